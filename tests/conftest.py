@@ -1,0 +1,82 @@
+"""Shared test helpers: kernel paths to run on, the NMSE measure, the torch oracle.
+
+Kernel tests take the ``path`` fixture: it runs the test once per kernel path this
+machine can run (ref, avx2, avx512, dnnl), forcing it with slm.set_backend and restoring
+'auto' afterwards. A path the machine cannot run is skipped with the reason, so the
+skip list of a run says what was not exercised.
+"""
+import os
+
+import numpy as np
+import pytest
+
+import slm
+
+ALL_PATHS = ("ref", "avx2", "avx512", "dnnl")
+FAST = os.environ.get("SLM_TEST_FAST") == "1"  # smaller sweeps (sanitizer runs)
+
+
+def nmse(a, b):
+    """Normalised MSE: sum((a-b)^2) / sum(b^2), in float64. 0 when both are all zero."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape, f"shape {a.shape} != reference {b.shape}"
+    assert np.array_equal(np.isnan(a), np.isnan(b)), "NaN positions differ"
+    m = ~np.isnan(b)
+    a, b = a[m], b[m]
+    num = float(np.sum((a - b) ** 2))
+    den = float(np.sum(b ** 2))
+    if den == 0.0:
+        return num
+    return num / den
+
+
+def assert_close(out, ref, bound=1e-7, what="output"):
+    """NMSE of out against ref within bound; prints max abs diff on failure."""
+    ref = np.asarray(ref)
+    err = nmse(out, ref)
+    maxdiff = float(np.nanmax(np.abs(np.asarray(out, np.float64) - ref))) if ref.size else 0.0
+    assert err <= bound, f"{what}: nmse {err:.3e} > {bound:.0e} (max diff {maxdiff:.3e})"
+
+
+def available_paths():
+    return [p for p in ALL_PATHS if slm.backend_info().available[p]]
+
+
+@pytest.fixture(params=ALL_PATHS)
+def path(request):
+    p = request.param
+    info = slm.backend_info()
+    if not info.available[p]:
+        why = "not in this build" if not info.built[p] else f"this CPU lacks it (cpu: {info.cpu})"
+        pytest.skip(f"path {p}: {why}")
+    slm.set_backend(p)
+    try:
+        yield p
+    finally:
+        slm.set_backend("auto")
+
+
+@pytest.fixture(scope="session")
+def torch():
+    t = pytest.importorskip("torch")
+    t.set_num_threads(max(1, slm.get_num_threads()))
+    return t
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+def noncontig(x):
+    """The same values as x, as a non-contiguous view (every other element of a
+    doubled last axis)."""
+    x = np.asarray(x)
+    big = np.empty(x.shape[:-1] + (2 * x.shape[-1],), dtype=x.dtype) if x.ndim else np.empty(2, x.dtype)
+    if x.ndim == 0:
+        return x
+    big[..., ::2] = x
+    v = big[..., ::2]
+    assert not v.flags.c_contiguous or x.shape[-1] <= 1
+    return v
