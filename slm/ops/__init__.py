@@ -6,7 +6,14 @@ once). NaN and Inf propagate as in IEEE arithmetic, as in PyTorch; ops whose res
 would be silently wrong on them (index and codeword searches) raise ValueError. Which
 path runs (ref, avx2, avx512, dnnl) is reported by :func:`slm.backend_info`.
 """
-from ._embed import embedding
-from ._bf16 import from_bf16, to_bf16
+from . import _attn, _bf16, _conv, _embed, _gemm, _norm_act, _rnn_vq
+from ._attn import *  # noqa: F401,F403
+from ._bf16 import *  # noqa: F401,F403
+from ._conv import *  # noqa: F401,F403
+from ._embed import *  # noqa: F401,F403
+from ._gemm import *  # noqa: F401,F403
+from ._norm_act import *  # noqa: F401,F403
+from ._rnn_vq import *  # noqa: F401,F403
 
-__all__ = ["embedding", "from_bf16", "to_bf16"]
+__all__ = sorted(set(_attn.__all__ + _bf16.__all__ + _conv.__all__ + _embed.__all__ + _gemm.__all__
+                     + _norm_act.__all__ + _rnn_vq.__all__))

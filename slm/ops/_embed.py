@@ -1,6 +1,8 @@
 """Embedding lookup."""
 from .. import _C
 
+__all__ = ["embedding"]
+
 
 def embedding(input, weight):
     """Rows of ``weight`` (V, D) at the integer indices ``input`` (any shape).
