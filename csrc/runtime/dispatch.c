@@ -5,6 +5,7 @@
  * same binary runs on machines with and without AVX-512. SLM_BACKEND (read once) or
  * slm_set_path() forces a path for testing and comparison.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,7 +165,7 @@ static const slm_path auto_order_[SLM_FAMILY_COUNT_][4] = {
 static int forced_ = -1; /* -1: not initialised from the environment yet */
 static slm_path resolved_[SLM_FAMILY_COUNT_];
 static int env_error_ = 0;
-static char env_msg_[256];
+static char env_msg_[512];
 
 static slm_path resolve(slm_family f, slm_path forced) {
     if (forced == SLM_PATH_AUTO) {
@@ -191,20 +192,19 @@ static void apply(slm_path p) {
     forced_ = (int)p;
 }
 
-static void init_from_env(void) {
-    if (forced_ >= 0) return;
+static void init_from_env_once(void) {
     const char *env = getenv("SLM_BACKEND");
     slm_path p = SLM_PATH_AUTO;
     if (env && *env) {
-        slm_path q;
+        slm_path q = SLM_PATH_AUTO;
         if (slm_path_parse(env, &q) != SLM_OK) {
             env_error_ = 1;
             snprintf(env_msg_, sizeof env_msg_,
-                     "SLM_BACKEND='%s' is not a backend; choose from [ref, avx2, avx512, dnnl, auto]", env);
+                     "SLM_BACKEND='%.40s' is not a backend; choose from [ref, avx2, avx512, dnnl, auto]", env);
         } else if (q != SLM_PATH_AUTO && !slm_path_available(q)) {
             env_error_ = 1;
             snprintf(env_msg_, sizeof env_msg_,
-                     "SLM_BACKEND='%s' cannot run here (%s; cpu: %s); unset it or choose another", env,
+                     "SLM_BACKEND='%.40s' cannot run here (%s; cpu: %s); unset it or choose another", env,
                      slm_build_has_path(q) ? "this CPU or OS lacks the instructions" : "not in this build",
                      slm_cpu_features());
         } else {
@@ -214,6 +214,9 @@ static void init_from_env(void) {
     slm_clear_error();
     apply(p);
 }
+
+static pthread_once_t env_once_ = PTHREAD_ONCE_INIT;
+static void init_from_env(void) { pthread_once(&env_once_, init_from_env_once); }
 
 /* SLM_ERR_BACKEND if SLM_BACKEND named a path that cannot run (checked at import) */
 slm_status slm_backend_env_status(void) {

@@ -1,0 +1,85 @@
+"""python -m slm.bench [kernels] [--threads N] [--quick] [--filter TEXT] [--json FILE]"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+import slm
+
+from . import machine
+from .harness import run_workloads
+
+
+def _fmt(x, spec=".2f"):
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+
+
+def run_kernels(threads=None, quick=False, filt=None, json_path=None, out=sys.stdout):
+    from . import kernels
+    threads = threads or slm.get_num_threads()
+    slm.set_num_threads(threads)
+    try:
+        import torch
+        torch.set_num_threads(threads)
+        peer = f"torch {torch.__version__}"
+    except ImportError:
+        torch = None
+        peer = "none (torch not installed)"
+    m = machine.probe(threads, quick=quick)
+    info = slm.backend_info()
+    print(f"slm {slm.__version__} kernels benchmark; peer: {peer}; backend: {info.forced}", file=out)
+    print(m, file=out)
+    wl = kernels.workloads(quick=quick)
+    if filt:
+        wl = [w for w in wl if filt.lower() in w.name.lower()]
+    hdr = (f"{'workload':<46} {'shape':<34} {'slm ms':>9} {'torch ms':>9} {'x torch':>7} "
+           f"{'rate':>14} {'share':>6} {'cold ms':>8}")
+    print(hdr, file=out)
+    print("-" * len(hdr), file=out)
+    rows = []
+
+    def show(r):
+        w = r.workload
+        if r.error:
+            print(f"{w.name:<46} {w.shape:<34} skipped: {r.error}", file=out, flush=True)
+            rows.append({"name": w.name, "shape": w.shape, "error": r.error})
+            return
+        t = r.slm_ms / 1e3
+        if w.bound == "memory":
+            rate = w.bytes / t / 1e9
+            rate_s, share = f"{rate:.1f} GB/s", rate / m.read_gbs
+        else:
+            rate = w.flops / t / 1e9
+            rate_s, share = f"{rate:.1f} GFLOP/s", rate / m.peak_gflops
+        ratio = r.ratio("torch")
+        print(f"{w.name:<46} {w.shape:<34} {r.slm_ms:>9.3f} {_fmt(r.peers_ms.get('torch'), '9.3f'):>9} "
+              f"{_fmt(ratio):>7} {rate_s:>14} {share:>6.0%} {r.slm_cold_ms:>8.2f}", file=out, flush=True)
+        rows.append({"name": w.name, "shape": w.shape, "slm_ms": r.slm_ms, "torch_ms": r.peers_ms.get("torch"),
+                     "ratio_vs_torch": ratio, "rate": rate, "rate_unit": rate_s.split()[1], "share": share,
+                     "bound": w.bound, "cold_ms": r.slm_cold_ms})
+
+    if torch is None:
+        wl = []
+        print("(install torch==2.13.0 to compare against PyTorch)", file=out)
+    run_workloads(wl, repeats=3 if quick else 7, min_time=0.02 if quick else 0.1, progress=show)
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump({"machine": m.__dict__, "backend": str(info), "peer": peer, "rows": rows}, f, indent=1)
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m slm.bench", description=__doc__)
+    ap.add_argument("suite", nargs="?", default="kernels", choices=["kernels"])
+    ap.add_argument("--threads", type=int, default=None, help="threads for slm and torch (default: slm's)")
+    ap.add_argument("--quick", action="store_true", help="a few workloads, few repeats")
+    ap.add_argument("--filter", default=None, help="only workloads whose name contains this")
+    ap.add_argument("--json", default=None, help="also write the results here")
+    a = ap.parse_args(argv)
+    run_kernels(a.threads, a.quick, a.filter, a.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Interleaved timing of slm against peers."""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+
+@dataclass
+class Workload:
+    """One measurement: ``setup()`` returns ``(slm_fn, {peer: fn})``, zero-argument
+    callables doing the same work; ``flops`` or ``bytes`` (memory that must be read per
+    call) turn times into rates."""
+    name: str
+    shape: str
+    setup: Callable[[], tuple]
+    flops: float = 0.0
+    bytes: float = 0.0
+    bound: str = "compute"  # "compute": share of peak FLOP/s; "memory": of read bandwidth
+
+
+@dataclass
+class Result:
+    workload: Workload
+    slm_ms: float
+    slm_cold_ms: float
+    peers_ms: dict = field(default_factory=dict)
+    error: Optional[str] = None
+
+    def ratio(self, peer: str) -> Optional[float]:
+        t = self.peers_ms.get(peer)
+        return None if t is None or self.slm_ms <= 0 else t / self.slm_ms
+
+
+def _time(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def run_one(w: Workload, repeats: int, min_time: float) -> Result:
+    try:
+        slm_fn, peers = w.setup()
+        cold = _time(slm_fn)
+    except Exception as e:  # a workload whose op is missing or fails is reported, not fatal
+        return Result(w, float("nan"), float("nan"), {}, f"{type(e).__name__}: {e}")
+    # warm-up both, and find how many calls make one sample last min_time
+    t1 = max(_time(slm_fn), 1e-7)
+    for fn in peers.values():
+        fn()
+    inner = max(1, int(min_time / t1))
+    samples = {"slm": []}
+    samples.update({p: [] for p in peers})
+    for _ in range(repeats):
+        for name, fn in [("slm", slm_fn)] + list(peers.items()):
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            samples[name].append((time.perf_counter() - t0) / inner)
+    med = {k: statistics.median(v) * 1e3 for k, v in samples.items()}
+    return Result(w, med.pop("slm"), cold * 1e3, med)
+
+
+def run_workloads(workloads, repeats=5, min_time=0.05, progress=None):
+    out = []
+    for w in workloads:
+        r = run_one(w, repeats, min_time)
+        out.append(r)
+        if progress:
+            progress(r)
+    return out
