@@ -136,6 +136,8 @@ def test_layer_and_rms_norm_match_torch(path, torch, rng, affine):
     ref = F.layer_norm(t64(torch, x), (50,), t64(torch, w), None).numpy()
     assert_close(slm.ops.layer_norm(noncontig(x), 50, noncontig(w[None])[0]), ref)
     assert_close(slm.ops.layer_norm(x.astype(np.float64), 50, w), ref)
+    ref = F.rms_norm(t64(torch, x), (50,), t64(torch, w), 1e-5).numpy()
+    assert_close(slm.ops.rms_norm(noncontig(x), (50,), noncontig(w[None])[0], 1e-5), ref)
 
 
 def test_norms_large_offset_and_size(path, torch, rng):
@@ -225,6 +227,10 @@ def test_snake_matches_references(path, torch, rng):
     assert_close(slm.ops.snake(noncontig(x), alpha), bigvgan_snake(torch, x[None], alpha)[0])
     x4 = wide(rng, (2, 3, 4, 5), 2.0)
     assert_close(slm.ops.snake(x4, alpha[None, :, None]), dac_snake(torch, x4, alpha[None, :, None]))
+    # ~1e6 elements
+    x = wide(rng, (4, 64, 4000), 2.0)
+    alpha, beta = rng.uniform(0.2, 3.0, 64).astype(np.float32), rng.uniform(0.2, 3.0, 64).astype(np.float32)
+    assert_close(slm.ops.snake(x, alpha, beta), bigvgan_snake(torch, x, alpha, beta))
 
 
 def test_snake_large_arguments(path, torch, rng):
