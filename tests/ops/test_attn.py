@@ -93,12 +93,25 @@ def test_sdpa_fully_masked_rows(path, torch, rng):
         out = sdpa(q, k, v, attn_mask=m)
         assert np.all(out[:, :, 2] == 0)
         assert_close(out, ref)
-    # every row masked, long S on the split path
-    m = np.zeros((1, 700), bool)
-    q1 = q[:, :, :1]
-    assert np.all(ref_sdpa(torch, q1, k, v, mask=m) == 0) and np.all(sdpa(q1, k, v, attn_mask=m) == 0)
+    # few rows over many keys: the keys are split among threads (with 2+ threads), and the
+    # chunks' partial results merged; rows masked in some chunks, in all, or not at all
+    q, k, v = randn(rng, 1, 2, 6, 64), randn(rng, 1, 2, 2100, 64), randn(rng, 1, 2, 2100, 64)
+    mb = rng.random((6, 2100)) > 0.5
+    mb[1] = False
+    mb[3, :1500] = False
+    mb[4, 700:] = False
+    ref = ref_sdpa(torch, q, k, v, mask=mb)
+    assert np.all(ref[:, :, 1] == 0)
+    out = sdpa(q, k, v, attn_mask=mb)
+    assert np.all(out[:, :, 1] == 0)
+    assert_close(out, ref)
+    kn = k.copy()
+    kn[0, 1, 1500, 3] = np.nan  # a NaN score in one chunk of every row of head 1
+    ref, out = ref_sdpa(torch, q, kn, v, mask=mb), sdpa(q, kn, v, attn_mask=mb)
+    assert np.array_equal(np.isnan(out), np.isnan(ref)) and np.isnan(out[0, 1, 3]).all()
+    assert_close(out[0, 0], ref[0, 0])
     # no key at all
-    k0, v0 = np.zeros((1, 2, 0, 8), np.float32), np.zeros((1, 2, 0, 5), np.float32)
+    k0, v0 = np.zeros((1, 2, 0, 64), np.float32), np.zeros((1, 2, 0, 5), np.float32)
     assert np.array_equal(sdpa(q, k0, v0), ref_sdpa(torch, q, k0, v0))
 
 

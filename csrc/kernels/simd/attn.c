@@ -295,7 +295,11 @@ static int64_t gcd64(int64_t a, int64_t b) {
 slm_status SLM_SIMD_FN(slm_sdpa_f32)(float *out, const float *q, const float *k, const float *v,
                                      const void *mask, const slm_sdpa_params *p) {
     static const char fn[] = "scaled_dot_product_attention";
-    const int nt = slm_threads();
+    /* about 2^19 multiply-adds per thread at least: below that, waking threads costs
+     * more than it saves (a one-token decode step of a small model is ~1M) */
+    int nt = slm_threads();
+    const int64_t macs = p->B * p->Hq * p->L * p->S * (p->E + p->Ev);
+    if (macs / nt < ((int64_t)1 << 19)) nt = (int)(macs >> 19) + 1 < nt ? (int)(macs >> 19) + 1 : nt;
     plan_t pl;
     /* heads h, h' share a key and a value head iff they lie in one aligned run of
      * gcd(Hq/Hk, Hq/Hv) heads */
