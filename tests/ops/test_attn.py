@@ -209,3 +209,16 @@ def test_sdpa_bad_input(rng):
     # still works afterwards
     out = sdpa(q, k, v)
     assert out.shape == (1, 2, 3, 8) and np.all(np.isfinite(out))
+
+
+def test_sdpa_concurrent_calls(rng):
+    # calls from several Python threads at once (the GIL is released during the kernel)
+    # give the same results as one after another: no shared scratch between calls
+    from concurrent.futures import ThreadPoolExecutor
+    args = [(randn(rng, 1, 4, 40, 32), randn(rng, 1, 2, 300, 32), randn(rng, 1, 2, 300, 16))
+            for _ in range(6)]
+    want = [sdpa(*a, enable_gqa=True, is_causal=True) for a in args]
+    with ThreadPoolExecutor(3) as ex:
+        got = list(ex.map(lambda a: sdpa(*a, enable_gqa=True, is_causal=True), args * 3))
+    for i, g in enumerate(got):
+        assert np.array_equal(g, want[i % 6])

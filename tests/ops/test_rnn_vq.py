@@ -246,3 +246,18 @@ def test_nearest_codeword_bad_input(path):
     # still works afterwards
     d = ((x[:, None, :] - cb[None]) ** 2).sum(-1)
     assert np.array_equal(slm.ops.nearest_codeword(x, cb), d.argmin(1))
+
+
+def test_concurrent_calls(torch, rng):
+    # lstm and nearest_codeword from several Python threads at once match sequential calls
+    from concurrent.futures import ThreadPoolExecutor
+    m, params = torch_lstm(torch, 8, 24, 2, True)
+    xs = [rng.standard_normal((30, 2, 8)).astype(np.float32) for _ in range(4)]
+    cb = rng.standard_normal((300, 8)).astype(np.float32)
+    jobs = [lambda x=x: slm.ops.lstm(x, params, num_layers=2, bidirectional=True)[0] for x in xs]
+    jobs += [lambda x=x: slm.ops.nearest_codeword(x.reshape(-1, 8), cb) for x in xs]
+    want = [j() for j in jobs]
+    with ThreadPoolExecutor(3) as ex:
+        got = list(ex.map(lambda j: j(), jobs * 2))
+    for i, g in enumerate(got):
+        assert np.array_equal(g, want[i % len(jobs)])

@@ -5,22 +5,25 @@
  * walks the keys in tiles of SK, keeping per row a running maximum m, a running sum l
  * of exp(score - m) and an unnormalised output acc (the online softmax of Milakov &
  * Gimelshein 2018, as in FlashAttention); when a tile raises m, l and acc are rescaled
- * by exp(m_old - m_new). Scratch is per thread: RB*E + E*SK + RB*SK + RB*Ev floats.
+ * by exp(m_old - m_new). Scratch per thread: (E + SK + 2) * RB + RB * Ev floats.
  *
  * Rows of a block are (query head, query position) pairs of the heads that share one
  * key head and one value head (grouped-query attention), so a one-token decode step of
- * a GQA model reads each key tile once for all its query heads. Scores of a tile are a
- * small GEMM: with more than DOT_ROWS rows the tile of keys is packed transposed (E,
- * SK) and a register-blocked 4 x 2-vector kernel computes it; with fewer rows (decode)
- * packing would cost as much as the product, so each score is a SIMD dot product.
- * probabilities @ values uses the same register-blocked kernel straight on the value
- * rows (no packing). When there are too few blocks to feed the threads (decode: L = 1),
- * the keys are split into chunks whose partial (m, l, acc) are merged at the end.
+ * a GQA model reads each key tile once for all its query heads. A tile's scores are
+ * kept transposed, (keys, rows): the block's queries are packed once as (E, rows) and
+ * the key rows are used where they lie, so nothing is packed per tile, and the softmax
+ * statistics are vectors across rows. Both products (keys @ queries^T, then
+ * probabilities @ values) use one register-blocked kernel (6 rows x 2 vectors). Blocks
+ * of at most DOT_ROWS rows (decode) use SIMD dot products for the scores instead, as
+ * their packed product would waste most of a vector. When there are too few blocks to
+ * feed the threads (decode: L = 1), the keys are split into chunks whose partial
+ * (m, l, acc) are merged at the end.
  *
- * Special rows (as ref/attn_ref.c): a row whose keys are all masked out gives zeros, as
- * torch's CPU kernel does; a NaN score makes its row NaN. The running maximum ignores
- * NaN (vmax returns its second operand on NaN), so a NaN score reaches l through
- * exp(NaN - m) when the maximum is finite and is flagged when the row is still masked.
+ * Special rows (as ref/attn_ref.c): a row whose keys are all masked out gives zeros
+ * (l = 0), as torch's CPU kernel does; a NaN score makes its row NaN. The running
+ * maximum ignores NaN (vmax returns its second operand on NaN) and a row without a
+ * finite score yet subtracts 0 instead of -inf, so a NaN score always reaches l
+ * through exp(NaN - m).
  */
 #include <math.h>
 #include <string.h>
