@@ -56,11 +56,14 @@ static inline __attribute__((always_inline)) void mm_rows(float *c, int64_t ldc,
             c0[r] = accumulate ? vload(c + r * ldc + n) : vzero();
             c1[r] = accumulate ? vload(c + r * ldc + n + VW) : vzero();
         }
-        const float *bp = b + n, *ap = a;
-        for (int64_t kk = 0; kk < K; kk++, bp += ldb, ap += aks) {
+        /* rows 0-2 from a_lo, 3-5 from a_hi, each at 0, 1 or 2 times ars: x86 addressing
+         * (base + index * scale) reaches them all from two pointers and one stride,
+         * which keeps the loop free of spills */
+        const float *bp = b + n, *a_lo = a, *a_hi = a + 3 * ars;
+        for (int64_t kk = K; kk > 0; kk--, bp += ldb, a_lo += aks, a_hi += aks) {
             vf b0 = vload(bp), b1 = vload(bp + VW);
             for (int r = 0; r < R; r++) {
-                vf ar = vset1(ap[r * ars]);
+                vf ar = vset1(r < 3 ? a_lo[r * ars] : a_hi[(r - 3) * ars]);
                 c0[r] = vfmadd(ar, b0, c0[r]);
                 c1[r] = vfmadd(ar, b1, c1[r]);
             }
@@ -92,8 +95,9 @@ static inline __attribute__((always_inline)) void mm_rows(float *c, int64_t ldc,
     }
 }
 
-/* c (R, N) (+)= a (R, K) @ b (K, N) for any R, MR rows at a time */
-static void mm(float *c, int64_t ldc, const float *a, int64_t ars, int64_t aks, const float *b,
+/* c (R, N) (+)= a (R, K) @ b (K, N) for any R, MR rows at a time. Not inlined: inside
+ * the large parallel-loop body GCC ran short of registers and spilled the loop state. */
+static __attribute__((noinline)) void mm(float *c, int64_t ldc, const float *a, int64_t ars, int64_t aks, const float *b,
                int64_t ldb, int64_t R, int64_t K, int64_t N, int accumulate) {
     int64_t r = 0;
     for (; r + MR <= R; r += MR)
