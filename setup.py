@@ -152,7 +152,7 @@ def make_extension():
     ext = Extension("slm._C", sources=plain, include_dirs=include_dirs, define_macros=macros,
                     library_dirs=library_dirs, libraries=libraries, runtime_library_dirs=rpath,
                     extra_compile_args=compile_args, extra_link_args=link_args,
-                    depends=[rel(p) for p in CSRC.rglob("*.h")])
+                    depends=[rel(p) for p in CSRC.rglob("*.h")] + simd)
     ext._slm_simd_sources = simd
     return ext
 
