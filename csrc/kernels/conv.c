@@ -131,6 +131,22 @@ static void pad_rows(float *out, const float *in, int64_t R, int64_t L, int64_t 
     }
 }
 
+/* The path for this call: the family's path, except that oneDNN takes its sizes as
+ * 32-bit values internally and refuses larger ones (a stride of 2^31, say): such calls
+ * go to the best SIMD path instead. */
+#define DNNL_MAX ((int64_t)1 << 30)
+static slm_path pick_path(const int64_t *vals, int n) {
+    slm_path p = slm_family_path(SLM_FAMILY_CONV);
+    if (p != SLM_PATH_DNNL) return p;
+    for (int i = 0; i < n; i++)
+        if (vals[i] > DNNL_MAX || vals[i] < -DNNL_MAX) {
+            if (slm_path_available(SLM_PATH_AVX512)) return SLM_PATH_AVX512;
+            if (slm_path_available(SLM_PATH_AVX2)) return SLM_PATH_AVX2;
+            return SLM_PATH_REF;
+        }
+    return p;
+}
+
 /* out (N, C, Lout) = bias (C) broadcast (or zeros): the result when there is nothing to
  * sum (Cin == 0), as torch gives */
 static void fill_bias(float *out, const float *b, int64_t N, int64_t C, int64_t Lout) {
@@ -181,8 +197,10 @@ slm_status slm_conv1d_f32(float *out, const float *inp, const float *w, const fl
         g.L = Lp;
         g.pad_left = g.pad_right = 0;
     }
+    const int64_t sizes[] = {N, Cin, Cout, g.L, K, Lout, g.stride, g.pad_left, g.pad_right,
+                             g.dilation * (K - 1) + 1, g.L + g.pad_left + g.pad_right};
     slm_status st;
-    switch (slm_family_path(SLM_FAMILY_CONV)) {
+    switch (pick_path(sizes, (int)(sizeof sizes / sizeof sizes[0]))) {
 #ifdef SLM_HAVE_DNNL
     case SLM_PATH_DNNL: st = slm_conv1d_dnnl(out, x, w, b, &g); break;
 #endif
@@ -225,7 +243,10 @@ slm_status slm_conv_transpose1d_f32(float *out, const float *inp, const float *w
         return SLM_OK;
     }
     slm_convt1d_geom g = {N, Cin, L, Cout, K, Lout, stride, padding, output_padding, dilation, groups};
-    switch (slm_family_path(SLM_FAMILY_CONV)) {
+    /* (L-1)*stride + dilation*(K-1) + 1 is Lout + 2*padding - output_padding: no overflow */
+    const int64_t sizes[] = {N, Cin, Cout, L, K, Lout, stride, padding, dilation * (K - 1) + 1,
+                             Lout + 2 * padding};
+    switch (pick_path(sizes, (int)(sizeof sizes / sizeof sizes[0]))) {
 #ifdef SLM_HAVE_DNNL
     case SLM_PATH_DNNL: return slm_conv_transpose1d_dnnl(out, inp, w, b, &g);
 #endif

@@ -35,7 +35,8 @@
 #define NC (NCB * NRW)
 #define DWB (2 * NRW) /* columns per step of the depthwise loop */
 
-static inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+/* a, b >= 0; no overflow even for b near INT64_MAX */
+static inline int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
 static inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 /* Row stride of xb: a multiple of 16 floats with an odd number of 64-byte lines, so that
@@ -121,24 +122,28 @@ static task_split split_tasks(int64_t outer, int64_t cols, int64_t n_pan, int nt
 
 /* ---- conv1d ---------------------------------------------------------------------- */
 
-/* xb row (CS) of one input channel x (L): zero-padded by pl, split into s phases of PL */
+/* xb row (CS) of one input channel x (L): zero-padded by pl, split into S phases of PL
+ * (padded sample i = j*s + p at [p*PL + j]); index arithmetic stays below L + pl, so a
+ * huge stride cannot overflow */
 static void fill_phases(float *restrict row, const float *restrict x, int64_t L, int64_t pl, int64_t s,
-                        int64_t PL, int64_t CS) {
-    if (s == 1) {
-        int64_t a = pl < PL ? pl : PL, n = L < PL - a ? L : PL - a;
-        memset(row, 0, (size_t)a * sizeof(float));
-        memcpy(row + a, x, (size_t)n * sizeof(float));
-        memset(row + a + n, 0, (size_t)(CS - a - n) * sizeof(float));
-        return;
-    }
-    for (int64_t p = 0; p < s; p++) {
+                        int64_t S, int64_t PL, int64_t CS) {
+    for (int64_t p = 0; p < S; p++) {
         float *ph = row + p * PL;
-        for (int64_t j = 0; j < PL; j++) {
-            const int64_t i = j * s + p - pl;
-            ph[j] = (i >= 0 && i < L) ? x[i] : 0.0f;
+        /* j in [j0, j1) reads x[j*s + p - pl] */
+        int64_t j0 = p >= pl ? 0 : ceil_div(pl - p, s);
+        int64_t j1 = L + pl - p <= 0 ? 0 : ceil_div(L + pl - p, s);
+        if (j1 > PL) j1 = PL;
+        if (j0 > j1) j0 = j1;
+        memset(ph, 0, (size_t)j0 * sizeof(float));
+        if (s == 1) {
+            memcpy(ph + j0, x + (j0 + p - pl), (size_t)(j1 - j0) * sizeof(float));
+        } else {
+            const float *xs = x + (j0 * s + p - pl);
+            for (int64_t j = j0; j < j1; j++, xs += s) ph[j] = *xs;
         }
+        memset(ph + j1, 0, (size_t)(PL - j1) * sizeof(float));
     }
-    memset(row + s * PL, 0, (size_t)(CS - s * PL) * sizeof(float));
+    memset(row + S * PL, 0, (size_t)(CS - S * PL) * sizeof(float));
 }
 
 /* y (Lout) = b + sum_k w (K)[k] * xb[off[k] + t]: one channel of a depthwise conv */
@@ -178,10 +183,12 @@ slm_status SLM_SIMD_FN(slm_conv1d)(float *out, const float *inp, const float *w,
     const int depthwise = Cg == 1 && Og < MR;
     const int nt = slm_threads();
 
-    /* phases of PL columns: tiles read up to round_up(Lout, DWB) + the largest shift */
+    /* S phases of PL columns: tiles read up to round_up(Lout, DWB) + the largest shift.
+     * Taps read phases (k*d) % s <= d*(K-1) < L + pads, so at most that many exist. */
     const int64_t PL = round_up(Lout, DWB) + (K - 1) * d / s + 1;
+    const int64_t S = s < (K - 1) * d + 1 ? s : (K - 1) * d + 1;
     int64_t row_len, CS, n_xb, n_a, n_off = K > R ? K : R;
-    SLM_TRY(slm_numel(fn, &row_len, 2, s, PL));
+    SLM_TRY(slm_numel(fn, &row_len, 2, S, PL));
     CS = row_stride(row_len);
     const int64_t n_pan = ceil_div(Og, MR);
     SLM_TRY(slm_numel(fn, &n_xb, 4, N, Cin, CS, (int64_t)sizeof(float)));
@@ -205,7 +212,7 @@ slm_status SLM_SIMD_FN(slm_conv1d)(float *out, const float *inp, const float *w,
     {
 #pragma omp for schedule(static)
         for (int64_t row = 0; row < N * Cin; row++)
-            fill_phases(xb + row * CS, inp + row * L, L, g->pad_left, s, PL, CS);
+            fill_phases(xb + row * CS, inp + row * L, L, g->pad_left, s, S, PL, CS);
         if (A) {
             /* A panel (grp, pb): (R, MR), zero rows past Og; w rows are already (Og, R) */
 #pragma omp for schedule(static)
@@ -282,26 +289,24 @@ slm_status SLM_SIMD_FN(slm_conv_transpose1d)(float *out, const float *inp, const
     const int64_t Cg = Cin / G, Og = Cout / G;
     const int nt = slm_threads();
 
-    /* Phase q covers the outputs t with (t + P) % s == q, i.e. t = m*s + q - P for m in
-     * [m_lo, m_lo + M); its taps are the k with (k*d) % s == q, reading input m - a_k. */
-    int64_t n_taps_total = 0, m_max = 0, M_max = 0;
-    const int64_t PADL = (K - 1) * d / s; /* the largest a_k: left zero padding of xb */
-    int64_t n_scalars; /* per-phase bookkeeping: count, offset, m_lo, M for each q */
-    SLM_TRY(slm_numel(fn, &n_scalars, 2, s, (int64_t)4 * (int64_t)sizeof(int64_t)));
-    int64_t n_off, n_xb, n_a, CS;
+    /* Phase i (0 <= i < nq) holds the outputs t = i + j*s, j < M_i. With u = t + P =
+     * m*s + q (q = (i + P) % s, m = m0_i + j), tap k lands there when (k*d) % s == q,
+     * reading input m - (k*d) / s. Only min(s, Lout) phases have outputs, which also
+     * keeps a huge stride cheap. */
+    const int64_t nq = s < Lout ? s : Lout;
+    const int64_t PADL = (K - 1) * d / s; /* the largest input shift: left zeros of xb */
+    int64_t n_scalars, n_off, n_xb, n_a;
+    SLM_TRY(slm_numel(fn, &n_scalars, 2, 4 * nq + K, (int64_t)sizeof(int64_t)));
     SLM_TRY(slm_numel(fn, &n_off, 2, Cg, K));
     const int64_t n_pan = ceil_div(Og, MR);
     SLM_TRY(slm_numel(fn, &n_a, 5, G, n_pan, (int64_t)MR, n_off, (int64_t)sizeof(float)));
-    /* xb length: up to the furthest tile column of any phase */
-    for (int64_t q = 0; q < s && q < Lout + P; q++) {
-        const int64_t m_lo = P > q ? (P - q + s - 1) / s : 0;
-        const int64_t hi = P + Lout - 1 - q;
-        const int64_t M = hi < 0 ? 0 : hi / s - m_lo + 1;
-        if (M > 0 && m_lo + round_up(M, NRW) > m_max) m_max = m_lo + round_up(M, NRW);
-        if (M > M_max) M_max = M;
+    /* xb row: up to the furthest tile column of any phase */
+    int64_t m_end = L;
+    for (int64_t i = 0; i < nq; i++) {
+        const int64_t e = (i + P) / s + round_up(ceil_div(Lout - i, s), NRW);
+        if (e > m_end) m_end = e;
     }
-    const int64_t row_len = PADL + (m_max > L ? m_max : L) + 1;
-    CS = row_stride(row_len);
+    const int64_t CS = row_stride(PADL + m_end + 1);
     SLM_TRY(slm_numel(fn, &n_xb, 4, N, Cin, CS, (int64_t)sizeof(float)));
     slm_arena arena;
     SLM_TRY(slm_arena_init(&arena,
@@ -313,25 +318,33 @@ slm_status SLM_SIMD_FN(slm_conv_transpose1d)(float *out, const float *inp, const
     float *A = (float *)slm_arena_take(&arena, (size_t)n_a);
     int64_t *off = (int64_t *)slm_arena_take(&arena, (size_t)n_off * sizeof(int64_t));
     int64_t *ph = (int64_t *)slm_arena_take(&arena, (size_t)n_scalars);
-    int64_t *ph_taps = ph, *ph_start = ph + s, *ph_mlo = ph + 2 * s, *ph_M = ph + 3 * s;
+    int64_t *ph_taps = ph, *ph_first = ph + nq, *ph_m0 = ph + 2 * nq, *ph_M = ph + 3 * nq, *tap_k = ph + 4 * nq;
 
-    /* phase tables and B row offsets, phase by phase: r = ci * taps + i over the taps */
-    for (int64_t q = 0; q < s; q++) {
-        int64_t taps = 0;
-        for (int64_t k = 0; k < K; k++)
-            if (k * d % s == q) taps++;
-        ph_taps[q] = taps;
-        ph_start[q] = Cg * n_taps_total;
-        for (int64_t ci = 0; ci < Cg; ci++) {
-            int64_t i = 0;
-            for (int64_t k = 0; k < K; k++)
-                if (k * d % s == q) off[ph_start[q] + ci * taps + i++] = ci * CS + PADL - (k * d - q) / s;
-        }
-        n_taps_total += taps;
-        ph_mlo[q] = P > q ? (P - q + s - 1) / s : 0;
-        const int64_t hi = P + Lout - 1 - q;
-        ph_M[q] = hi < 0 || hi / s < ph_mlo[q] ? 0 : hi / s - ph_mlo[q] + 1;
+    /* taps bucketed by phase (counting sort, k ascending within a phase): phase i's taps
+     * are tap_k[ph_first[i] .. + ph_taps[i]); taps that land on no output are dropped */
+    const int64_t Pm = P % s;
+    memset(ph_taps, 0, (size_t)nq * sizeof(int64_t));
+    for (int64_t k = 0; k < K; k++) {
+        const int64_t q = k * d % s, i = q >= Pm ? q - Pm : q - Pm + s;
+        if (i < nq) ph_taps[i]++;
     }
+    int64_t used = 0;
+    for (int64_t i = 0; i < nq; i++) {
+        ph_first[i] = used;
+        used += ph_taps[i];
+        ph_taps[i] = 0; /* refilled below */
+        ph_m0[i] = (i + P) / s;
+        ph_M[i] = ceil_div(Lout - i, s);
+    }
+    for (int64_t k = 0; k < K; k++) {
+        const int64_t q = k * d % s, i = q >= Pm ? q - Pm : q - Pm + s;
+        if (i < nq) tap_k[ph_first[i] + ph_taps[i]++] = k;
+    }
+    /* B rows of phase i: off[Cg * ph_first[i] + ci * taps + j] */
+    for (int64_t i = 0; i < nq; i++)
+        for (int64_t ci = 0; ci < Cg; ci++)
+            for (int64_t j = 0; j < ph_taps[i]; j++)
+                off[Cg * ph_first[i] + ci * ph_taps[i] + j] = ci * CS + PADL - tap_k[ph_first[i] + j] * d / s;
 
     int stop = 0;
 #pragma omp parallel num_threads(nt)
@@ -343,29 +356,27 @@ slm_status SLM_SIMD_FN(slm_conv_transpose1d)(float *out, const float *inp, const
             memcpy(xr + PADL, inp + row * L, (size_t)L * sizeof(float));
             memset(xr + PADL + L, 0, (size_t)(CS - PADL - L) * sizeof(float));
         }
-        /* A of (grp, q, panel): (Rq, MR) with Rq = Cg * taps(q), from w (Cin, Og, K) */
+        /* A of (grp, phase i, panel): (Cg * taps_i, MR) from w (Cin, Og, K) */
 #pragma omp for schedule(static)
         for (int64_t gp = 0; gp < G * n_pan; gp++) {
             const int64_t grp = gp / n_pan, pb = gp % n_pan;
-            for (int64_t q = 0; q < s; q++) {
-                const int64_t taps = ph_taps[q], Rq = Cg * taps;
-                float *ap = A + (grp * n_pan * MR * Cg * K) + ph_start[q] * n_pan * MR + pb * Rq * MR;
-                for (int64_t ci = 0; ci < Cg; ci++) {
-                    int64_t i = 0;
-                    for (int64_t k = 0; k < K; k++) {
-                        if (k * d % s != q) continue;
-                        const int64_t r = ci * taps + i++;
-                        for (int j = 0; j < MR; j++) {
-                            const int64_t co = pb * MR + j;
-                            ap[r * MR + j] = co < Og ? w[((grp * Cg + ci) * Og + co) * K + k] : 0.0f;
+            for (int64_t i = 0; i < nq; i++) {
+                const int64_t taps = ph_taps[i];
+                float *ap = A + grp * n_pan * MR * Cg * K + Cg * ph_first[i] * n_pan * MR + pb * Cg * taps * MR;
+                for (int64_t ci = 0; ci < Cg; ci++)
+                    for (int64_t j = 0; j < taps; j++) {
+                        const int64_t k = tap_k[ph_first[i] + j];
+                        float *dst = ap + (ci * taps + j) * MR;
+                        for (int r = 0; r < MR; r++) {
+                            const int64_t co = pb * MR + r;
+                            dst[r] = co < Og ? w[((grp * Cg + ci) * Og + co) * K + k] : 0.0f;
                         }
                     }
-                }
             }
         }
 
-        const task_split ts = split_tasks(N * G * s, M_max, n_pan, nt);
-        const int64_t n_tasks = N * G * s * ts.n_col * ts.n_pan_chunks;
+        const task_split ts = split_tasks(N * G * nq, ph_M[0], n_pan, nt);
+        const int64_t n_tasks = N * G * nq * ts.n_col * ts.n_pan_chunks;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t task = 0; task < n_tasks; task++) {
             if (slm_interrupted()) {
@@ -377,35 +388,34 @@ slm_status SLM_SIMD_FN(slm_conv_transpose1d)(float *out, const float *inp, const
             rest /= ts.n_pan_chunks;
             const int64_t mc = rest % ts.n_col;
             rest /= ts.n_col;
-            const int64_t q = rest % s;
-            rest /= s;
+            const int64_t i = rest % nq;
+            rest /= nq;
             const int64_t grp = rest % G, n = rest / G;
-            const int64_t M = ph_M[q], m_lo = ph_mlo[q];
+            const int64_t M = ph_M[i];
             const int64_t c0 = mc * NC, c1 = c0 + NC < M ? c0 + NC : M;
             if (c0 >= c1) continue;
             const int64_t p0 = pc * ts.pan_per, p1 = p0 + ts.pan_per < n_pan ? p0 + ts.pan_per : n_pan;
-            const int64_t Rq = Cg * ph_taps[q];
-            const float *xg = xb + (n * Cin + grp * Cg) * CS;
-            /* output column of m: t = m*s + q - P */
-            float *yg = out + (n * Cout + grp * Og) * Lout + (m_lo * s + q - P);
-            if (Rq == 0) { /* no tap lands on this phase: bias only */
+            const int64_t Ri = Cg * ph_taps[i];
+            const float *xg = xb + (n * Cin + grp * Cg) * CS + ph_m0[i];
+            float *yg = out + (n * Cout + grp * Og) * Lout + i; /* output j of the phase: yg[j*s] */
+            if (Ri == 0) { /* no tap lands on this phase: bias only */
                 for (int64_t co = p0 * MR; co < p1 * MR && co < Og; co++) {
                     const float v = b ? b[grp * Og + co] : 0.0f;
                     for (int64_t c = c0; c < c1; c++) yg[co * Lout + c * s] = v;
                 }
                 continue;
             }
-            const float *Aq = A + (grp * n_pan * MR * Cg * K) + ph_start[q] * n_pan * MR;
-            const int64_t *offq = off + ph_start[q];
-            for (int64_t rc = 0; rc < Rq; rc += KC) {
-                const int64_t kc = Rq - rc < KC ? Rq - rc : KC;
+            const float *Ai = A + grp * n_pan * MR * Cg * K + Cg * ph_first[i] * n_pan * MR;
+            const int64_t *offi = off + Cg * ph_first[i];
+            for (int64_t rc = 0; rc < Ri; rc += KC) {
+                const int64_t kc = Ri - rc < KC ? Ri - rc : KC;
                 for (int64_t pb = p0; pb < p1; pb++) {
-                    const float *ap = Aq + (pb * Rq + rc) * MR;
+                    const float *ap = Ai + (pb * Ri + rc) * MR;
                     const int mr = (int)(Og - pb * MR < MR ? Og - pb * MR : MR);
                     const float *bias = b ? b + grp * Og + pb * MR : NULL;
                     for (int64_t c = c0; c < c1; c += NRW)
-                        micro_kernel(kc, ap, offq + rc, xg + m_lo + c, yg + pb * MR * Lout + c * s, Lout, s,
-                                     mr, c1 - c < NRW ? c1 - c : NRW, rc == 0, bias);
+                        micro_kernel(kc, ap, offi + rc, xg + c, yg + pb * MR * Lout + c * s, Lout, s, mr,
+                                     c1 - c < NRW ? c1 - c : NRW, rc == 0, bias);
                 }
             }
         }
