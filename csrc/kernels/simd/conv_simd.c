@@ -1,27 +1,28 @@
 /* conv_simd.c: conv1d and conv_transpose1d on AVX2 / AVX-512 (one source, see simd.h).
  *
  * Both ops become an implicit GEMM per group: out (Og, T) = A (Og, R) @ B (R, T), where
- * A is the weight reshaped (packed once per call into MR-row panels) and each row r of B
- * is a shifted window of one input channel. The input is first copied into a scratch
- * buffer `xb` laid out so that every B row is contiguous in t, which removes both the
- * im2col copy and all bounds checks from the inner loop:
- *   conv1d: xb holds the zero-padded input split into `stride` phases (padded sample
- *     i = j*stride + p lands at [p][j]), so tap k of output t reads phase (k*d) % s at
- *     index t + (k*d) / s: a strided conv becomes stride-1 reads.
+ * A is the weight as (Og, R) rows and each row r of B is a shifted window of one input
+ * channel. Each task (batch, group, column chunk, channel chunk) first copies the input
+ * window its columns need into a small per-thread buffer `xw`, laid out so that every B
+ * row is contiguous in t; that removes the im2col copy and every bounds check from the
+ * inner loop, and keeps scratch memory per thread rather than per input:
+ *   conv1d: xw holds the zero-padded window split into `stride` phases (padded sample
+ *     i = j*stride + p at [p][j]), so tap k of output t reads phase (k*d) % s at index
+ *     t + (k*d) / s: a strided conv becomes stride-1 reads.
  *   conv_transpose1d: the polyphase form. Output u = t + padding = m*s + q receives tap
- *     k only when k*d = q + a*s (mod s), from input m - a; so each output phase q is a
+ *     k only when (k*d) % s == q, from input m - (k*d) / s; so each output phase is a
  *     stride-1 correlation over m with the taps of that phase, and no zero is ever
  *     multiplied (no zero-stuffing). Its outputs are scattered with stride s.
- * The micro-kernel computes an MR x (NV*VW) tile with MR*NV accumulators in registers;
- * the reduction is split into KC-long chunks so that A's panel stays in L1 and the B
- * block of a task (KC x NC) in L2. Tasks (batch, group, column chunk, channel chunk) are
- * spread over the threads. Grouped convs with one input channel and fewer than MR
- * outputs per group (depthwise) use a plain vector loop over t instead.
+ * The micro-kernel computes an MR x (NV*VW) tile with MR*NV accumulators in registers,
+ * over a reduction chunk of KC. The B block of a tile is copied contiguously (gemm_task)
+ * when several channel panels reuse it. Groups with one input channel and fewer than MR
+ * outputs (depthwise) use a plain vector loop over t instead.
  *
  * Shapes: N batch, Cin/Cout channels, G groups, Cg = Cin/G, Og = Cout/G, K taps,
  * L input length, Lout output length, R = Cg*K reduction length (per phase for the
  * transposed conv).
  */
+#include <omp.h>
 #include <string.h>
 
 #include "simd.h"
@@ -30,16 +31,29 @@
 #define MR 4          /* output channels per micro-tile */
 #define NV 3          /* vectors per micro-tile row */
 #define NRW (NV * VW) /* output columns per micro-tile */
-#define KC 256        /* reduction chunk: A panel MR x KC stays in L1 */
-#define NCB 8         /* micro-tiles per task column chunk: B block KC x NC in L2 */
+#define KC 256        /* reduction chunk */
+#define NCB 8         /* micro-tiles per task column chunk */
 #define NC (NCB * NRW)
-#define DWB (2 * NRW) /* columns per step of the depthwise loop */
+#define DWB (2 * NRW)   /* columns per step of the depthwise loop */
+#define DWC (64 * DWB)  /* columns per depthwise task */
+
+/* B windows larger than this are copied tile by tile (gemm_task's pack): smaller ones
+ * stay in L1 as they are */
+#define PACK_MIN_BYTES (32 << 10)
+/* B rows are prefetched this far ahead (floats) */
+#ifndef PF_DIST
+#define PF_DIST (8 * NRW)
+#endif
+#ifndef PF_PACK
+#define PF_PACK (2 * NRW)
+#endif
 
 /* a, b >= 0; no overflow even for b near INT64_MAX */
 static inline int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
 static inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* Row stride of xb: a multiple of 16 floats with an odd number of 64-byte lines, so that
+/* Row stride of xw: a multiple of 16 floats with an odd number of 64-byte lines, so that
  * the B rows of neighbouring channels fall in different L1 sets (a power-of-two stride
  * would put all of them in one set and thrash it). */
 static int64_t row_stride(int64_t len) {
@@ -48,97 +62,159 @@ static int64_t row_stride(int64_t len) {
     return cs;
 }
 
-/* y (mr, nr) at column stride cs = [first ? bias : y] + sum_{r < R} A (R, MR)[r] (x)
- * xb[off[r] + 0..NRW)  (the tile's columns beyond nr and rows beyond mr are computed
- * and dropped) */
-static inline void micro_kernel(int64_t R, const float *restrict A, const int64_t *restrict off,
-                                const float *restrict xb, float *restrict y, int64_t ldy, int64_t cs,
-                                int mr, int64_t nr, int first, const float *bias) {
+/* y (mr, nr) = [first ? bias : y] + sum_{r < R} a_i[r] * xb[off[r] + 0..NRW) for the
+ * rows a_i = a + i*lda, i < mr (the tile's rows beyond mr reuse row mr-1 and its columns
+ * beyond nr are computed, then dropped) */
+static inline __attribute__((always_inline)) void micro_kernel(
+    int64_t R, const float *a, int64_t lda, const int64_t *restrict off, const float *restrict xb,
+    float *restrict y, int64_t ldy, int mr, int64_t nr, int first, const float *bias) {
+    const float *restrict a0 = a, *restrict a1 = a + (mr > 1 ? 1 : 0) * lda;
+    const float *restrict a2 = a + (mr > 2 ? 2 : mr - 1) * lda, *restrict a3 = a + (mr > 3 ? 3 : mr - 1) * lda;
     vf c00 = vzero(), c01 = vzero(), c02 = vzero();
     vf c10 = vzero(), c11 = vzero(), c12 = vzero();
     vf c20 = vzero(), c21 = vzero(), c22 = vzero();
     vf c30 = vzero(), c31 = vzero(), c32 = vzero();
     for (int64_t r = 0; r < R; r++) {
         const float *xr = xb + off[r];
+        __builtin_prefetch(xr + PF_DIST);
+        __builtin_prefetch(xr + PF_DIST + NRW - 1);
         const vf b0 = vload(xr), b1 = vload(xr + VW), b2 = vload(xr + 2 * VW);
-        vf a = vset1(A[0]);
-        c00 = vfmadd(a, b0, c00), c01 = vfmadd(a, b1, c01), c02 = vfmadd(a, b2, c02);
-        a = vset1(A[1]);
-        c10 = vfmadd(a, b0, c10), c11 = vfmadd(a, b1, c11), c12 = vfmadd(a, b2, c12);
-        a = vset1(A[2]);
-        c20 = vfmadd(a, b0, c20), c21 = vfmadd(a, b1, c21), c22 = vfmadd(a, b2, c22);
-        a = vset1(A[3]);
-        c30 = vfmadd(a, b0, c30), c31 = vfmadd(a, b1, c31), c32 = vfmadd(a, b2, c32);
-        A += MR;
+        vf w = vset1(a0[r]);
+        c00 = vfmadd(w, b0, c00), c01 = vfmadd(w, b1, c01), c02 = vfmadd(w, b2, c02);
+        w = vset1(a1[r]);
+        c10 = vfmadd(w, b0, c10), c11 = vfmadd(w, b1, c11), c12 = vfmadd(w, b2, c12);
+        w = vset1(a2[r]);
+        c20 = vfmadd(w, b0, c20), c21 = vfmadd(w, b1, c21), c22 = vfmadd(w, b2, c22);
+        w = vset1(a3[r]);
+        c30 = vfmadd(w, b0, c30), c31 = vfmadd(w, b1, c31), c32 = vfmadd(w, b2, c32);
     }
     const vf acc[MR][NV] = {{c00, c01, c02}, {c10, c11, c12}, {c20, c21, c22}, {c30, c31, c32}};
-    if (cs == 1) {
-        for (int i = 0; i < mr; i++) {
-            float *yr = y + i * ldy;
-            const vf bv = vset1(bias ? bias[i] : 0.0f);
-            for (int v = 0; v < NV; v++) {
-                const int64_t n = nr - (int64_t)v * VW;
-                if (n <= 0) break;
-                float *p = yr + v * VW;
-                if (n >= VW) {
-                    vstore(p, vadd(acc[i][v], first ? bv : vload(p)));
-                } else {
-                    vstore_n(p, vadd(acc[i][v], first ? bv : vload_n(p, (int)n)), (int)n);
-                }
-            }
+    for (int i = 0; i < mr; i++) {
+        float *yr = y + i * ldy;
+        const vf bv = vset1(bias ? bias[i] : 0.0f);
+        if (nr == NRW) {
+            for (int v = 0; v < NV; v++) vstore(yr + v * VW, vadd(acc[i][v], first ? bv : vload(yr + v * VW)));
+            continue;
         }
-    } else {
-        float tile[MR][NRW] __attribute__((aligned(64)));
-        for (int i = 0; i < mr; i++)
-            for (int v = 0; v < NV; v++) vstore(&tile[i][v * VW], acc[i][v]);
-        for (int i = 0; i < mr; i++) {
-            float *yr = y + i * ldy;
-            const float bi = bias ? bias[i] : 0.0f;
-            if (first)
-                for (int64_t j = 0; j < nr; j++) yr[j * cs] = tile[i][j] + bi;
+        for (int v = 0; v < NV; v++) {
+            const int64_t n = nr - (int64_t)v * VW;
+            if (n <= 0) break;
+            float *p = yr + v * VW;
+            if (n >= VW)
+                vstore(p, vadd(acc[i][v], first ? bv : vload(p)));
             else
-                for (int64_t j = 0; j < nr; j++) yr[j * cs] += tile[i][j];
+                vstore_n(p, vadd(acc[i][v], first ? bv : vload_n(p, (int)n)), (int)n);
         }
     }
 }
 
-/* Split the columns of each (batch, group) into chunks of NC, and the MR-panels of
- * output channels into pieces when there would be too few tasks for the threads. */
+/* One task's share of out = A @ B for one (batch, group): columns [0, T) of the output
+ * rows [c0, c1), y[co * ldy + t * cs]. A row co is a + co*lda (R long); B row r is
+ * xg[off[r] + t]. Tiles go column-outer, then reduction chunks, then channels:
+ *  - with pack, a tile's B block (KC x NRW) is first copied into bbuf, so that the
+ *    channel panels read it from L1, aligned and contiguous (B rows gathered from a
+ *    large window are scattered over channels and phases and cross cache lines),
+ *    while the A rows stream from L2;
+ *  - a strided output (cs > 1, the transposed conv) is summed in acc (rows of NRW) over
+ *    all chunks and scattered once, instead of read-modify-written once per chunk.
+ * acc holds (c1 - c0) x NRW floats. */
+static void gemm_task(int64_t R, const float *a, int64_t lda, const int64_t *off, const float *xg, float *y,
+                      int64_t ldy, int64_t cs, int64_t T, int64_t c0, int64_t c1, const float *bias, int pack,
+                      float *bbuf, const int64_t *lin, float *acc) {
+    if (!pack && cs == 1 && R <= KC) {
+        /* a short reduction from a small window: nothing to reuse across tiles, so go
+         * channel-outer and write each output row sequentially */
+        for (int64_t co = c0; co < c1; co += MR)
+            for (int64_t t = 0; t < T; t += NRW)
+                micro_kernel(R, a + co * lda, lda, off, xg + t, y + co * ldy + t, ldy, (int)min64(MR, c1 - co),
+                             min64(NRW, T - t), 1, bias ? bias + co : NULL);
+        return;
+    }
+    for (int64_t t = 0; t < T; t += NRW) {
+        const int64_t nr = min64(NRW, T - t);
+        for (int64_t rc = 0; rc < R; rc += KC) {
+            const int64_t kc = min64(KC, R - rc);
+            const float *bx = xg + t;
+            const int64_t *bo = off + rc;
+            if (pack) {
+                for (int64_t r = 0; r < kc; r++) {
+                    const float *src = bx + bo[r];
+                    float *dst = bbuf + r * NRW;
+                    __builtin_prefetch(src + PF_PACK);
+                    __builtin_prefetch(src + PF_PACK + NRW - 1);
+                    for (int v = 0; v < NV; v++) vstore(dst + v * VW, vload(src + v * VW));
+                }
+                bx = bbuf;
+                bo = lin;
+            }
+            for (int64_t co = c0; co < c1; co += MR) {
+                const int mr = (int)min64(MR, c1 - co);
+                if (cs == 1)
+                    micro_kernel(kc, a + co * lda + rc, lda, bo, bx, y + co * ldy + t, ldy, mr, nr, rc == 0,
+                                 bias ? bias + co : NULL);
+                else
+                    micro_kernel(kc, a + co * lda + rc, lda, bo, bx, acc + (co - c0) * NRW, NRW, mr, NRW, rc == 0,
+                                 bias ? bias + co : NULL);
+            }
+        }
+        if (cs != 1)
+            for (int64_t co = c0; co < c1; co++) {
+                const float *ar = acc + (co - c0) * NRW;
+                float *yr = y + co * ldy + t * cs;
+                for (int64_t j = 0; j < nr; j++) yr[j * cs] = ar[j];
+            }
+    }
+}
+
+/* Tasks: column chunks of each (batch, group), and the output channels of a group cut
+ * into pieces (multiples of MR) when there would be too few tasks for the threads. */
 typedef struct {
-    int64_t n_col, n_pan, pan_per, n_pan_chunks;
+    int64_t n_col, ch_per, n_ch;
 } task_split;
 
-static task_split split_tasks(int64_t outer, int64_t cols, int64_t n_pan, int nt) {
+static task_split split_tasks(int64_t outer, int64_t cols, int64_t Og, int nt) {
     task_split s;
     s.n_col = ceil_div(cols, NC);
-    s.n_pan = n_pan;
-    int64_t base = outer * s.n_col, want = 4 * (int64_t)nt;
-    int64_t chunks = base >= want ? 1 : ceil_div(want, base);
-    if (chunks > n_pan) chunks = n_pan;
-    s.pan_per = ceil_div(n_pan, chunks);
-    s.n_pan_chunks = ceil_div(n_pan, s.pan_per);
+    const int64_t n_pan = ceil_div(Og, MR), base = outer * s.n_col, want = 4 * (int64_t)nt;
+    const int64_t pieces = min64(n_pan, base >= want ? 1 : ceil_div(want, base));
+    s.ch_per = ceil_div(n_pan, pieces) * MR;
+    s.n_ch = ceil_div(Og, s.ch_per);
     return s;
+}
+
+
+/* Scratch of gemm_task per thread: a B tile and (strided outputs) an accumulator of
+ * n_acc rows; and the offsets r * NRW of a B tile's rows. */
+static size_t tile_scratch_bytes(int nt, int64_t n_acc) {
+    return slm_arena_need((size_t)nt * (KC + (size_t)n_acc) * NRW * sizeof(float)) +
+           slm_arena_need(KC * sizeof(int64_t));
+}
+
+static void take_tile_scratch(slm_arena *a, int nt, int64_t n_acc, float **bbuf, int64_t **lin) {
+    *bbuf = (float *)slm_arena_take(a, (size_t)nt * (KC + (size_t)n_acc) * NRW * sizeof(float));
+    *lin = (int64_t *)slm_arena_take(a, KC * sizeof(int64_t));
+    for (int64_t r = 0; r < KC; r++) (*lin)[r] = r * NRW;
 }
 
 /* ---- conv1d ---------------------------------------------------------------------- */
 
-/* xb row (CS) of one input channel x (L): zero-padded by pl, split into S phases of PL
- * (padded sample i = j*s + p at [p*PL + j]); index arithmetic stays below L + pl, so a
- * huge stride cannot overflow */
-static void fill_phases(float *restrict row, const float *restrict x, int64_t L, int64_t pl, int64_t s,
+/* xw row of one input channel x (L): S phases of PL, phase p holding x[j*s + p - lead]
+ * at [p*PL + j] (zero outside [0, L)); the rest of the row up to CS is zeroed. Index
+ * arithmetic stays within [-lead, L], so a huge stride cannot overflow. */
+static void fill_phases(float *restrict row, const float *restrict x, int64_t L, int64_t lead, int64_t s,
                         int64_t S, int64_t PL, int64_t CS) {
     for (int64_t p = 0; p < S; p++) {
         float *ph = row + p * PL;
-        /* j in [j0, j1) reads x[j*s + p - pl] */
-        int64_t j0 = p >= pl ? 0 : ceil_div(pl - p, s);
-        int64_t j1 = L + pl - p <= 0 ? 0 : ceil_div(L + pl - p, s);
+        /* j in [j0, j1) reads x[j*s + p - lead] */
+        int64_t j0 = p >= lead ? 0 : ceil_div(lead - p, s);
+        int64_t j1 = L + lead - p <= 0 ? 0 : ceil_div(L + lead - p, s);
         if (j1 > PL) j1 = PL;
         if (j0 > j1) j0 = j1;
         memset(ph, 0, (size_t)j0 * sizeof(float));
         if (s == 1) {
-            memcpy(ph + j0, x + (j0 + p - pl), (size_t)(j1 - j0) * sizeof(float));
+            memcpy(ph + j0, x + (j0 + p - lead), (size_t)(j1 - j0) * sizeof(float));
         } else {
-            const float *xs = x + (j0 * s + p - pl);
+            const float *xs = x + (j0 * s + p - lead);
             for (int64_t j = j0; j < j1; j++, xs += s) ph[j] = *xs;
         }
         memset(ph + j1, 0, (size_t)(PL - j1) * sizeof(float));
@@ -146,12 +222,12 @@ static void fill_phases(float *restrict row, const float *restrict x, int64_t L,
     memset(row + S * PL, 0, (size_t)(CS - S * PL) * sizeof(float));
 }
 
-/* y (Lout) = b + sum_k w (K)[k] * xb[off[k] + t]: one channel of a depthwise conv */
-static void depthwise_row(float *restrict y, const float *restrict xb, const float *restrict w,
-                          const int64_t *restrict off, int64_t K, int64_t Lout, float bias) {
-    for (int64_t t = 0; t < Lout; t += DWB) {
+/* y (T) = b + sum_k w (K)[k] * xw[off[k] + t]: one channel of a depthwise conv */
+static void depthwise_row(float *restrict y, const float *restrict xw, const float *restrict w,
+                          const int64_t *restrict off, int64_t K, int64_t T, float bias) {
+    for (int64_t t = 0; t < T; t += DWB) {
         vf a0 = vset1(bias), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
-        const float *xt = xb + t;
+        const float *xt = xw + t;
         for (int64_t k = 0; k < K; k++) {
             const vf wk = vset1(w[k]);
             const float *xr = xt + off[k];
@@ -164,7 +240,7 @@ static void depthwise_row(float *restrict y, const float *restrict xb, const flo
         }
         const vf acc[6] = {a0, a1, a2, a3, a4, a5};
         for (int v = 0; v < 6; v++) {
-            const int64_t n = Lout - t - (int64_t)v * VW;
+            const int64_t n = T - t - (int64_t)v * VW;
             if (n <= 0) break;
             if (n >= VW)
                 vstore(y + t + v * VW, acc[v]);
@@ -179,71 +255,64 @@ slm_status SLM_SIMD_FN(slm_conv1d)(float *out, const float *inp, const float *w,
     static const char fn[] = "conv1d";
     const int64_t N = g->N, Cin = g->Cin, L = g->L, Cout = g->Cout, K = g->K, Lout = g->Lout;
     const int64_t s = g->stride, d = g->dilation, G = g->groups, Cg = Cin / G, Og = Cout / G;
-    const int64_t R = Cg * K;
+    const int64_t R = Cg * K, pl = g->pad_left;
     const int depthwise = Cg == 1 && Og < MR;
     const int nt = slm_threads();
 
-    /* S phases of PL columns: tiles read up to round_up(Lout, DWB) + the largest shift.
-     * Taps read phases (k*d) % s <= d*(K-1) < L + pads, so at most that many exist. */
-    const int64_t PL = round_up(Lout, DWB) + (K - 1) * d / s + 1;
-    const int64_t S = s < (K - 1) * d + 1 ? s : (K - 1) * d + 1;
-    int64_t row_len, CS, n_xb, n_a, n_off = K > R ? K : R;
+    /* A task's window: S phases of PL columns (its columns rounded up to whole tiles,
+     * plus the largest tap shift). Taps read phases (k*d) % s <= d*(K-1), so at most
+     * d*(K-1) + 1 phases exist whatever the stride. */
+    const int64_t cols = depthwise ? DWC : NC;
+    const int64_t PL = cols + (K - 1) * d / s + 1;
+    const int64_t S = min64(s, (K - 1) * d + 1);
+    int64_t row_len, n_xw;
     SLM_TRY(slm_numel(fn, &row_len, 2, S, PL));
-    CS = row_stride(row_len);
-    const int64_t n_pan = ceil_div(Og, MR);
-    SLM_TRY(slm_numel(fn, &n_xb, 4, N, Cin, CS, (int64_t)sizeof(float)));
-    SLM_TRY(slm_numel(fn, &n_a, 5, G, n_pan, (int64_t)MR, R, (int64_t)sizeof(float)));
-    if (depthwise) n_a = 0;
+    const int64_t CS = row_stride(row_len);
+    SLM_TRY(slm_numel(fn, &n_xw, 4, (int64_t)nt, Cg, CS, (int64_t)sizeof(float)));
     slm_arena arena;
     SLM_TRY(slm_arena_init(&arena,
-                           slm_arena_need((size_t)n_xb) + slm_arena_need((size_t)n_a) +
-                               slm_arena_need((size_t)n_off * sizeof(int64_t)),
+                           slm_arena_need((size_t)n_xw) + 2 * slm_arena_need((size_t)R * sizeof(int64_t)) +
+                               tile_scratch_bytes(nt, 0),
                            fn));
-    float *xb = (float *)slm_arena_take(&arena, (size_t)n_xb);
-    float *A = n_a ? (float *)slm_arena_take(&arena, (size_t)n_a) : NULL;
-    int64_t *off = (int64_t *)slm_arena_take(&arena, (size_t)n_off * sizeof(int64_t));
+    float *xw_all = (float *)slm_arena_take(&arena, (size_t)n_xw);
+    int64_t *off = (int64_t *)slm_arena_take(&arena, (size_t)R * sizeof(int64_t));
+    int64_t *off_in = (int64_t *)slm_arena_take(&arena, (size_t)R * sizeof(int64_t));
+    float *bbuf_all;
+    int64_t *lin;
+    take_tile_scratch(&arena, nt, 0, &bbuf_all, &lin);
+    const int big_window = Cg * CS * (int64_t)sizeof(float) > PACK_MIN_BYTES;
 
-    /* B row of (ci, k): phase (k*d) % s of channel ci, shifted by (k*d) / s */
+    /* B row of (ci, k): phase (k*d) % s of channel ci, shifted by (k*d) / s. With stride
+     * 1, a task whose reads (tile slack included) stay inside the input reads it in
+     * place (off_in) instead of copying a window. */
     for (int64_t ci = 0; ci < Cg; ci++)
-        for (int64_t k = 0; k < K; k++) off[ci * K + k] = ci * CS + (k * d % s) * PL + k * d / s;
+        for (int64_t k = 0; k < K; k++) {
+            off[ci * K + k] = ci * CS + (k * d % s) * PL + k * d / s;
+            off_in[ci * K + k] = ci * L + k * d;
+        }
 
     int stop = 0;
 #pragma omp parallel num_threads(nt)
     {
-#pragma omp for schedule(static)
-        for (int64_t row = 0; row < N * Cin; row++)
-            fill_phases(xb + row * CS, inp + row * L, L, g->pad_left, s, S, PL, CS);
-        if (A) {
-            /* A panel (grp, pb): (R, MR), zero rows past Og; w rows are already (Og, R) */
-#pragma omp for schedule(static)
-            for (int64_t gp = 0; gp < G * n_pan; gp++) {
-                const int64_t grp = gp / n_pan, pb = gp % n_pan;
-                float *ap = A + gp * R * MR;
-                for (int i = 0; i < MR; i++) {
-                    const int64_t co = pb * MR + i;
-                    const float *wr = w + (grp * Og + co) * R;
-                    if (co < Og)
-                        for (int64_t r = 0; r < R; r++) ap[r * MR + i] = wr[r];
-                    else
-                        for (int64_t r = 0; r < R; r++) ap[r * MR + i] = 0.0f;
-                }
-            }
-        }
-
+        const int tid = omp_get_thread_num();
+        float *xw = xw_all + (int64_t)tid * Cg * CS, *bbuf = bbuf_all + (int64_t)tid * KC * NRW;
         if (depthwise) {
+            /* task: (row n*Cout + co, column chunk) */
+            const int64_t n_col = ceil_div(Lout, DWC), n_tasks = N * Cout * n_col;
 #pragma omp for schedule(dynamic, 1)
-            for (int64_t row = 0; row < N * Cout; row++) {
+            for (int64_t task = 0; task < n_tasks; task++) {
                 if (slm_interrupted()) {
                     stop = 1;
                     continue;
                 }
+                const int64_t row = task / n_col, t0 = task % n_col * DWC, T = min64(DWC, Lout - t0);
                 const int64_t n = row / Cout, co = row % Cout, grp = co / Og;
-                depthwise_row(out + row * Lout, xb + (n * Cin + grp) * CS, w + co * K, off, K, Lout,
-                              b ? b[co] : 0.0f);
+                fill_phases(xw, inp + (n * Cin + grp) * L, L, pl - t0 * s, s, S, PL, CS);
+                depthwise_row(out + row * Lout + t0, xw, w + co * K, off, K, T, b ? b[co] : 0.0f);
             }
         } else {
-            const task_split ts = split_tasks(N * G, Lout, n_pan, nt);
-            const int64_t n_tasks = N * G * ts.n_col * ts.n_pan_chunks;
+            const task_split ts = split_tasks(N * G, Lout, Og, nt);
+            const int64_t n_tasks = N * G * ts.n_col * ts.n_ch;
 #pragma omp for schedule(dynamic, 1)
             for (int64_t task = 0; task < n_tasks; task++) {
                 if (slm_interrupted()) {
@@ -251,25 +320,25 @@ slm_status SLM_SIMD_FN(slm_conv1d)(float *out, const float *inp, const float *w,
                     continue;
                 }
                 int64_t rest = task;
-                const int64_t pc = rest % ts.n_pan_chunks;
-                rest /= ts.n_pan_chunks;
+                const int64_t ch = rest % ts.n_ch;
+                rest /= ts.n_ch;
                 const int64_t tc = rest % ts.n_col;
                 rest /= ts.n_col;
                 const int64_t grp = rest % G, n = rest / G;
-                const float *xg = xb + (n * Cin + grp * Cg) * CS;
-                float *yg = out + (n * Cout + grp * Og) * Lout;
-                const int64_t t0 = tc * NC, t1 = t0 + NC < Lout ? t0 + NC : Lout;
-                const int64_t p0 = pc * ts.pan_per, p1 = p0 + ts.pan_per < n_pan ? p0 + ts.pan_per : n_pan;
-                for (int64_t rc = 0; rc < R; rc += KC) {
-                    const int64_t kc = R - rc < KC ? R - rc : KC;
-                    for (int64_t pb = p0; pb < p1; pb++) {
-                        const float *ap = A + ((grp * n_pan + pb) * R + rc) * MR;
-                        const int mr = (int)(Og - pb * MR < MR ? Og - pb * MR : MR);
-                        const float *bias = b ? b + grp * Og + pb * MR : NULL;
-                        for (int64_t t = t0; t < t1; t += NRW)
-                            micro_kernel(kc, ap, off + rc, xg + t, yg + pb * MR * Lout + t, Lout, 1, mr,
-                                         t1 - t < NRW ? t1 - t : NRW, rc == 0, bias);
-                    }
+                const int64_t t0 = tc * NC, T = min64(NC, Lout - t0);
+                const int64_t c0 = ch * ts.ch_per, c1 = min64(Og, c0 + ts.ch_per);
+                const float *x = inp + (n * Cin + grp * Cg) * L;
+                float *y = out + (n * Cout + grp * Og) * Lout + t0;
+                const float *bias = b ? b + grp * Og : NULL;
+                if (s == 1 && t0 >= pl && t0 - pl + round_up(T, NRW) + (K - 1) * d <= L) {
+                    gemm_task(R, w + grp * Og * R, R, off_in, x + (t0 - pl), y, Lout, 1, T, c0, c1, bias,
+                              c1 - c0 > MR && Cg * (NC + (K - 1) * d) * (int64_t)sizeof(float) > PACK_MIN_BYTES,
+                              bbuf, lin, NULL);
+                } else {
+                    for (int64_t ci = 0; ci < Cg; ci++)
+                        fill_phases(xw + ci * CS, x + ci * L, L, pl - t0 * s, s, S, PL, CS);
+                    gemm_task(R, w + grp * Og * R, R, off, xw, y, Lout, 1, T, c0, c1, bias,
+                              big_window && c1 - c0 > MR, bbuf, lin, NULL);
                 }
             }
         }
@@ -292,32 +361,31 @@ slm_status SLM_SIMD_FN(slm_conv_transpose1d)(float *out, const float *inp, const
     /* Phase i (0 <= i < nq) holds the outputs t = i + j*s, j < M_i. With u = t + P =
      * m*s + q (q = (i + P) % s, m = m0_i + j), tap k lands there when (k*d) % s == q,
      * reading input m - (k*d) / s. Only min(s, Lout) phases have outputs, which also
-     * keeps a huge stride cheap. */
-    const int64_t nq = s < Lout ? s : Lout;
-    const int64_t PADL = (K - 1) * d / s; /* the largest input shift: left zeros of xb */
-    int64_t n_scalars, n_off, n_xb, n_a;
+     * keeps a huge stride cheap. A task's window holds the inputs m - shift for its
+     * columns: PADL (the largest shift) before them, NC + 1 from them on. */
+    const int64_t nq = min64(s, Lout);
+    const int64_t PADL = (K - 1) * d / s;
+    const int64_t CS = row_stride(PADL + NC + 1);
+    const int64_t n_acc = round_up(Og, MR); /* accumulator rows of gemm_task */
+    int64_t n_scalars, n_rk, n_a, n_xw;
     SLM_TRY(slm_numel(fn, &n_scalars, 2, 4 * nq + K, (int64_t)sizeof(int64_t)));
-    SLM_TRY(slm_numel(fn, &n_off, 2, Cg, K));
-    const int64_t n_pan = ceil_div(Og, MR);
-    SLM_TRY(slm_numel(fn, &n_a, 5, G, n_pan, (int64_t)MR, n_off, (int64_t)sizeof(float)));
-    /* xb row: up to the furthest tile column of any phase */
-    int64_t m_end = L;
-    for (int64_t i = 0; i < nq; i++) {
-        const int64_t e = (i + P) / s + round_up(ceil_div(Lout - i, s), NRW);
-        if (e > m_end) m_end = e;
-    }
-    const int64_t CS = row_stride(PADL + m_end + 1);
-    SLM_TRY(slm_numel(fn, &n_xb, 4, N, Cin, CS, (int64_t)sizeof(float)));
+    SLM_TRY(slm_numel(fn, &n_rk, 2, Cg, K));
+    SLM_TRY(slm_numel(fn, &n_a, 4, G, Og, n_rk, (int64_t)sizeof(float)));
+    SLM_TRY(slm_numel(fn, &n_xw, 4, (int64_t)nt, Cg, CS, (int64_t)sizeof(float)));
     slm_arena arena;
     SLM_TRY(slm_arena_init(&arena,
-                           slm_arena_need((size_t)n_xb) + slm_arena_need((size_t)n_a) +
-                               slm_arena_need((size_t)n_off * sizeof(int64_t)) +
-                               slm_arena_need((size_t)n_scalars),
+                           slm_arena_need((size_t)n_xw) + slm_arena_need((size_t)n_a) +
+                               slm_arena_need((size_t)n_rk * sizeof(int64_t)) +
+                               slm_arena_need((size_t)n_scalars) + tile_scratch_bytes(nt, n_acc),
                            fn));
-    float *xb = (float *)slm_arena_take(&arena, (size_t)n_xb);
+    float *xw_all = (float *)slm_arena_take(&arena, (size_t)n_xw);
     float *A = (float *)slm_arena_take(&arena, (size_t)n_a);
-    int64_t *off = (int64_t *)slm_arena_take(&arena, (size_t)n_off * sizeof(int64_t));
+    int64_t *off = (int64_t *)slm_arena_take(&arena, (size_t)n_rk * sizeof(int64_t));
     int64_t *ph = (int64_t *)slm_arena_take(&arena, (size_t)n_scalars);
+    float *bbuf_all;
+    int64_t *lin;
+    take_tile_scratch(&arena, nt, n_acc, &bbuf_all, &lin);
+    const int big_window = Cg * CS * (int64_t)sizeof(float) > PACK_MIN_BYTES;
     int64_t *ph_taps = ph, *ph_first = ph + nq, *ph_m0 = ph + 2 * nq, *ph_M = ph + 3 * nq, *tap_k = ph + 4 * nq;
 
     /* taps bucketed by phase (counting sort, k ascending within a phase): phase i's taps
@@ -340,7 +408,7 @@ slm_status SLM_SIMD_FN(slm_conv_transpose1d)(float *out, const float *inp, const
         const int64_t q = k * d % s, i = q >= Pm ? q - Pm : q - Pm + s;
         if (i < nq) tap_k[ph_first[i] + ph_taps[i]++] = k;
     }
-    /* B rows of phase i: off[Cg * ph_first[i] + ci * taps + j] */
+    /* B rows of phase i, r = ci * taps + j: off[Cg * ph_first[i] + r] */
     for (int64_t i = 0; i < nq; i++)
         for (int64_t ci = 0; ci < Cg; ci++)
             for (int64_t j = 0; j < ph_taps[i]; j++)
@@ -349,34 +417,22 @@ slm_status SLM_SIMD_FN(slm_conv_transpose1d)(float *out, const float *inp, const
     int stop = 0;
 #pragma omp parallel num_threads(nt)
     {
+        const int tid = omp_get_thread_num();
+        float *xw = xw_all + (int64_t)tid * Cg * CS, *bbuf = bbuf_all + (int64_t)tid * (KC + n_acc) * NRW;
+        /* A of (grp, phase i): rows (Og, Ri) with Ri = Cg * taps_i, from w (Cin, Og, K),
+         * at A + (grp * Cg * K + Cg * ph_first[i]) * Og */
 #pragma omp for schedule(static)
-        for (int64_t row = 0; row < N * Cin; row++) {
-            float *xr = xb + row * CS;
-            memset(xr, 0, (size_t)PADL * sizeof(float));
-            memcpy(xr + PADL, inp + row * L, (size_t)L * sizeof(float));
-            memset(xr + PADL + L, 0, (size_t)(CS - PADL - L) * sizeof(float));
-        }
-        /* A of (grp, phase i, panel): (Cg * taps_i, MR) from w (Cin, Og, K) */
-#pragma omp for schedule(static)
-        for (int64_t gp = 0; gp < G * n_pan; gp++) {
-            const int64_t grp = gp / n_pan, pb = gp % n_pan;
-            for (int64_t i = 0; i < nq; i++) {
-                const int64_t taps = ph_taps[i];
-                float *ap = A + grp * n_pan * MR * Cg * K + Cg * ph_first[i] * n_pan * MR + pb * Cg * taps * MR;
+        for (int64_t gi = 0; gi < G * nq; gi++) {
+            const int64_t grp = gi / nq, i = gi % nq, taps = ph_taps[i], Ri = Cg * taps;
+            float *ai = A + (grp * Cg * K + Cg * ph_first[i]) * Og;
+            for (int64_t co = 0; co < Og; co++)
                 for (int64_t ci = 0; ci < Cg; ci++)
-                    for (int64_t j = 0; j < taps; j++) {
-                        const int64_t k = tap_k[ph_first[i] + j];
-                        float *dst = ap + (ci * taps + j) * MR;
-                        for (int r = 0; r < MR; r++) {
-                            const int64_t co = pb * MR + r;
-                            dst[r] = co < Og ? w[((grp * Cg + ci) * Og + co) * K + k] : 0.0f;
-                        }
-                    }
-            }
+                    for (int64_t j = 0; j < taps; j++)
+                        ai[co * Ri + ci * taps + j] = w[((grp * Cg + ci) * Og + co) * K + tap_k[ph_first[i] + j]];
         }
 
-        const task_split ts = split_tasks(N * G * nq, ph_M[0], n_pan, nt);
-        const int64_t n_tasks = N * G * nq * ts.n_col * ts.n_pan_chunks;
+        const task_split ts = split_tasks(N * G * nq, ph_M[0], Og, nt);
+        const int64_t n_tasks = N * G * nq * ts.n_col * ts.n_ch;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t task = 0; task < n_tasks; task++) {
             if (slm_interrupted()) {
@@ -384,40 +440,33 @@ slm_status SLM_SIMD_FN(slm_conv_transpose1d)(float *out, const float *inp, const
                 continue;
             }
             int64_t rest = task;
-            const int64_t pc = rest % ts.n_pan_chunks;
-            rest /= ts.n_pan_chunks;
+            const int64_t ch = rest % ts.n_ch;
+            rest /= ts.n_ch;
             const int64_t mc = rest % ts.n_col;
             rest /= ts.n_col;
             const int64_t i = rest % nq;
             rest /= nq;
             const int64_t grp = rest % G, n = rest / G;
-            const int64_t M = ph_M[i];
-            const int64_t c0 = mc * NC, c1 = c0 + NC < M ? c0 + NC : M;
-            if (c0 >= c1) continue;
-            const int64_t p0 = pc * ts.pan_per, p1 = p0 + ts.pan_per < n_pan ? p0 + ts.pan_per : n_pan;
+            const int64_t j0 = mc * NC;
+            if (j0 >= ph_M[i]) continue;
+            const int64_t T = min64(NC, ph_M[i] - j0), c0 = ch * ts.ch_per, c1 = min64(Og, c0 + ts.ch_per);
             const int64_t Ri = Cg * ph_taps[i];
-            const float *xg = xb + (n * Cin + grp * Cg) * CS + ph_m0[i];
-            float *yg = out + (n * Cout + grp * Og) * Lout + i; /* output j of the phase: yg[j*s] */
+            /* output j of the phase: out[.., i + j*s] */
+            float *y = out + (n * Cout + grp * Og) * Lout + i + j0 * s;
             if (Ri == 0) { /* no tap lands on this phase: bias only */
-                for (int64_t co = p0 * MR; co < p1 * MR && co < Og; co++) {
+                for (int64_t co = c0; co < c1; co++) {
                     const float v = b ? b[grp * Og + co] : 0.0f;
-                    for (int64_t c = c0; c < c1; c++) yg[co * Lout + c * s] = v;
+                    for (int64_t j = 0; j < T; j++) y[co * Lout + j * s] = v;
                 }
                 continue;
             }
-            const float *Ai = A + grp * n_pan * MR * Cg * K + Cg * ph_first[i] * n_pan * MR;
-            const int64_t *offi = off + Cg * ph_first[i];
-            for (int64_t rc = 0; rc < Ri; rc += KC) {
-                const int64_t kc = Ri - rc < KC ? Ri - rc : KC;
-                for (int64_t pb = p0; pb < p1; pb++) {
-                    const float *ap = Ai + (pb * Ri + rc) * MR;
-                    const int mr = (int)(Og - pb * MR < MR ? Og - pb * MR : MR);
-                    const float *bias = b ? b + grp * Og + pb * MR : NULL;
-                    for (int64_t c = c0; c < c1; c += NRW)
-                        micro_kernel(kc, ap, offi + rc, xg + c, yg + pb * MR * Lout + c * s, Lout, s, mr,
-                                     c1 - c < NRW ? c1 - c : NRW, rc == 0, bias);
-                }
-            }
+            /* window: xw[ci][u] = x[m0 + j0 - PADL + u], zero outside [0, L) */
+            const int64_t lead = PADL - ph_m0[i] - j0; /* input m sits at u = m + lead */
+            const float *x = inp + (n * Cin + grp * Cg) * L;
+            for (int64_t ci = 0; ci < Cg; ci++) fill_phases(xw + ci * CS, x + ci * L, L, lead, 1, 1, CS, CS);
+            gemm_task(Ri, A + (grp * Cg * K + Cg * ph_first[i]) * Og, Ri, off + Cg * ph_first[i], xw, y, Lout, s,
+                      T, c0, c1, b ? b + grp * Og : NULL, big_window && c1 - c0 > MR, bbuf, lin,
+                      bbuf + KC * NRW);
         }
     }
     slm_arena_release(&arena);
