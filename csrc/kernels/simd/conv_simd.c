@@ -198,11 +198,30 @@ static void take_tile_scratch(slm_arena *a, int nt, int64_t n_acc, float **bbuf,
 
 /* ---- conv1d ---------------------------------------------------------------------- */
 
+/* ev = p[0], p[2], ..., od = p[1], p[3], ... of the 2*VW floats at p. (simd.h has no
+ * shuffle vocabulary yet: this is the one ISA-specific helper of the file.) */
+static inline void deinterleave2(const float *p, vf *ev, vf *od) {
+#if defined(SLM_SIMD_AVX512)
+    const __m512 a = _mm512_loadu_ps(p), b = _mm512_loadu_ps(p + 16);
+    const __m512i ie = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i io = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    *ev = _mm512_permutex2var_ps(a, ie, b);
+    *od = _mm512_permutex2var_ps(a, io, b);
+#else
+    const __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+    /* per 128-bit lane: a0 a2 b0 b2 | a4 a6 b4 b6, then 64-bit chunks reordered 0 2 1 3 */
+    const __m256 e = _mm256_shuffle_ps(a, b, 0x88), o = _mm256_shuffle_ps(a, b, 0xDD);
+    *ev = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8));
+    *od = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xD8));
+#endif
+}
+
 /* xw row of one input channel x (L): S phases of PL, phase p holding x[j*s + p - lead]
  * at [p*PL + j] (zero outside [0, L)); the rest of the row up to CS is zeroed. Index
  * arithmetic stays within [-lead, L], so a huge stride cannot overflow. */
 static void fill_phases(float *restrict row, const float *restrict x, int64_t L, int64_t lead, int64_t s,
                         int64_t S, int64_t PL, int64_t CS) {
+    int64_t lo[2] = {0, 0}, hi[2] = {0, 0};
     for (int64_t p = 0; p < S; p++) {
         float *ph = row + p * PL;
         /* j in [j0, j1) reads x[j*s + p - lead] */
@@ -211,13 +230,38 @@ static void fill_phases(float *restrict row, const float *restrict x, int64_t L,
         if (j1 > PL) j1 = PL;
         if (j0 > j1) j0 = j1;
         memset(ph, 0, (size_t)j0 * sizeof(float));
+        memset(ph + j1, 0, (size_t)(PL - j1) * sizeof(float));
         if (s == 1) {
             memcpy(ph + j0, x + (j0 + p - lead), (size_t)(j1 - j0) * sizeof(float));
+        } else if (s == 2 && S == 2) {
+            lo[p] = j0, hi[p] = j1; /* both phases at once below */
         } else {
             const float *xs = x + (j0 * s + p - lead);
             for (int64_t j = j0; j < j1; j++, xs += s) ph[j] = *xs;
         }
-        memset(ph + j1, 0, (size_t)(PL - j1) * sizeof(float));
+    }
+    if (s == 2 && S == 2) {
+        /* stride 2 (HuBERT, EnCodec): split pairs with vector shuffles where both phases
+         * are in range, element by element at the edges */
+        float *ph0 = row, *ph1 = row + PL;
+        int64_t J0 = lo[0] > lo[1] ? lo[0] : lo[1], J1 = hi[0] < hi[1] ? hi[0] : hi[1];
+        if (J1 < J0) J1 = J0;
+        for (int64_t p = 0; p < 2; p++) {
+            float *ph = row + p * PL;
+            for (int64_t j = lo[p]; j < hi[p] && j < J0; j++) ph[j] = x[2 * j + p - lead];
+            for (int64_t j = J1 > lo[p] ? J1 : lo[p]; j < hi[p]; j++) ph[j] = x[2 * j + p - lead];
+        }
+        int64_t j = J0;
+        for (; j + VW <= J1; j += VW) {
+            vf ev, od;
+            deinterleave2(x + 2 * j - lead, &ev, &od);
+            vstore(ph0 + j, ev);
+            vstore(ph1 + j, od);
+        }
+        for (; j < J1; j++) {
+            ph0[j] = x[2 * j - lead];
+            ph1[j] = x[2 * j + 1 - lead];
+        }
     }
     memset(row + S * PL, 0, (size_t)(CS - S * PL) * sizeof(float));
 }
@@ -361,11 +405,17 @@ slm_status SLM_SIMD_FN(slm_conv_transpose1d)(float *out, const float *inp, const
     /* Phase i (0 <= i < nq) holds the outputs t = i + j*s, j < M_i. With u = t + P =
      * m*s + q (q = (i + P) % s, m = m0_i + j), tap k lands there when (k*d) % s == q,
      * reading input m - (k*d) / s. Only min(s, Lout) phases have outputs, which also
-     * keeps a huge stride cheap. A task's window holds the inputs m - shift for its
-     * columns: PADL (the largest shift) before them, NC + 1 from them on. */
+     * keeps a huge stride cheap.
+     * A task computes columns [j0, j0 + NT) of every phase, so that the s phases that
+     * interleave into one stretch of output write it while it is still in cache (phase
+     * by phase over the whole output would touch every output line s times). NT shrinks
+     * with the stride to keep that stretch (NT*s columns) small. The task's window holds
+     * the inputs m - shift of its columns: m0_i differ by at most 1 across phases, so
+     * one window, from m0_0 + j0 - PADL (PADL the largest shift), serves them all. */
     const int64_t nq = min64(s, Lout);
     const int64_t PADL = (K - 1) * d / s;
-    const int64_t CS = row_stride(PADL + NC + 1);
+    const int64_t NT = min64(NCB, s >= 2 * NCB ? 1 : 2 * NCB / s) * NRW;
+    const int64_t CS = row_stride(PADL + NT + 2);
     const int64_t n_acc = round_up(Og, MR); /* accumulator rows of gemm_task */
     int64_t n_scalars, n_rk, n_a, n_xw;
     SLM_TRY(slm_numel(fn, &n_scalars, 2, 4 * nq + K, (int64_t)sizeof(int64_t)));
@@ -431,8 +481,9 @@ slm_status SLM_SIMD_FN(slm_conv_transpose1d)(float *out, const float *inp, const
                         ai[co * Ri + ci * taps + j] = w[((grp * Cg + ci) * Og + co) * K + tap_k[ph_first[i] + j]];
         }
 
-        const task_split ts = split_tasks(N * G * nq, ph_M[0], Og, nt);
-        const int64_t n_tasks = N * G * nq * ts.n_col * ts.n_ch;
+        const int64_t n_col = ceil_div(ph_M[0], NT);
+        const task_split ts = split_tasks(N * G * n_col, 1, Og, nt);
+        const int64_t n_tasks = N * G * n_col * ts.n_ch;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t task = 0; task < n_tasks; task++) {
             if (slm_interrupted()) {
@@ -442,31 +493,30 @@ slm_status SLM_SIMD_FN(slm_conv_transpose1d)(float *out, const float *inp, const
             int64_t rest = task;
             const int64_t ch = rest % ts.n_ch;
             rest /= ts.n_ch;
-            const int64_t mc = rest % ts.n_col;
-            rest /= ts.n_col;
-            const int64_t i = rest % nq;
-            rest /= nq;
+            const int64_t j0 = rest % n_col * NT;
+            rest /= n_col;
             const int64_t grp = rest % G, n = rest / G;
-            const int64_t j0 = mc * NC;
-            if (j0 >= ph_M[i]) continue;
-            const int64_t T = min64(NC, ph_M[i] - j0), c0 = ch * ts.ch_per, c1 = min64(Og, c0 + ts.ch_per);
-            const int64_t Ri = Cg * ph_taps[i];
-            /* output j of the phase: out[.., i + j*s] */
-            float *y = out + (n * Cout + grp * Og) * Lout + i + j0 * s;
-            if (Ri == 0) { /* no tap lands on this phase: bias only */
-                for (int64_t co = c0; co < c1; co++) {
-                    const float v = b ? b[grp * Og + co] : 0.0f;
-                    for (int64_t j = 0; j < T; j++) y[co * Lout + j * s] = v;
-                }
-                continue;
-            }
-            /* window: xw[ci][u] = x[m0 + j0 - PADL + u], zero outside [0, L) */
-            const int64_t lead = PADL - ph_m0[i] - j0; /* input m sits at u = m + lead */
+            const int64_t c0 = ch * ts.ch_per, c1 = min64(Og, c0 + ts.ch_per);
+            /* window: xw[ci][u] = x[m0_0 + j0 - PADL + u], zero outside [0, L) */
             const float *x = inp + (n * Cin + grp * Cg) * L;
-            for (int64_t ci = 0; ci < Cg; ci++) fill_phases(xw + ci * CS, x + ci * L, L, lead, 1, 1, CS, CS);
-            gemm_task(Ri, A + (grp * Cg * K + Cg * ph_first[i]) * Og, Ri, off + Cg * ph_first[i], xw, y, Lout, s,
-                      T, c0, c1, b ? b + grp * Og : NULL, big_window && c1 - c0 > MR, bbuf, lin,
-                      bbuf + KC * NRW);
+            for (int64_t ci = 0; ci < Cg; ci++)
+                fill_phases(xw + ci * CS, x + ci * L, L, PADL - ph_m0[0] - j0, 1, 1, CS, CS);
+            for (int64_t i = 0; i < nq; i++) {
+                if (j0 >= ph_M[i]) continue;
+                const int64_t T = min64(NT, ph_M[i] - j0), Ri = Cg * ph_taps[i];
+                /* output j of the phase: out[.., i + j*s] */
+                float *y = out + (n * Cout + grp * Og) * Lout + i + j0 * s;
+                if (Ri == 0) { /* no tap lands on this phase: bias only */
+                    for (int64_t co = c0; co < c1; co++) {
+                        const float v = b ? b[grp * Og + co] : 0.0f;
+                        for (int64_t j = 0; j < T; j++) y[co * Lout + j * s] = v;
+                    }
+                    continue;
+                }
+                gemm_task(Ri, A + (grp * Cg * K + Cg * ph_first[i]) * Og, Ri, off + Cg * ph_first[i],
+                          xw + (ph_m0[i] - ph_m0[0]), y, Lout, s, T, c0, c1, b ? b + grp * Og : NULL,
+                          big_window && c1 - c0 > MR, bbuf, lin, bbuf + KC * NRW);
+            }
         }
     }
     slm_arena_release(&arena);
