@@ -39,6 +39,9 @@ CONV_CASES = [
     (1, 8, 8, 20, 5, 4, 9, 2, 8),          # padding larger than the kernel
     (3, 2, 3, 5000, 7, 1, 3, 1, 1),        # long input
     (1, 3, 2, 9, 3, 1, 0, 4, 1),           # kernel extent exactly the input
+    (1, 4, 8, 60, 5, 4, 3, 2, 1),          # stride 4, dilation 2: only the even residues
+    (1, 4, 8, 60, 3, 6, 2, 5, 1),          # K < stride/gcd: one phase slot per tap
+    (1, 4, 4, 60, 4, 2, 1, 2, 1),          # stride 2, even dilation: a single phase
 ]
 
 
@@ -166,6 +169,12 @@ def test_huge_stride(path, torch, rng):
     x, w, b = _randn(rng, 1, 2, 10), _randn(rng, 3, 2, 3), _randn(rng, 3)
     ref = F.conv1d(_t(torch, x), _t(torch, w), _t(torch, b), 2**40).numpy()
     assert_close(slm.ops.conv1d(x, w, b, stride=2**40), ref)
+    # stride, dilation and padding all 2**40: two outputs, each reading x[..., 0] through
+    # one tap (torch would materialise the padding, so the reference is written out)
+    w2 = _randn(rng, 3, 2, 2)
+    out = slm.ops.conv1d(x, w2, b, stride=2**40, padding=2**40, dilation=2**40)
+    ref = np.stack([w2[:, :, 1] @ x[0, :, 0] + b, w2[:, :, 0] @ x[0, :, 0] + b], axis=-1)[None]
+    assert_close(out, ref)
     x, w = _randn(rng, 1, 2, 2), _randn(rng, 2, 3, 3)
     ref = F.conv_transpose1d(_t(torch, x), _t(torch, w), _t(torch, b), 10**5).numpy()
     assert_close(slm.ops.conv_transpose1d(x, w, b, stride=10**5), ref)

@@ -1,22 +1,25 @@
 /* conv_simd.c: conv1d and conv_transpose1d on AVX2 / AVX-512 (one source, see simd.h).
  *
  * Both ops become an implicit GEMM per group: out (Og, T) = A (Og, R) @ B (R, T), where
- * A is the weight as (Og, R) rows and each row r of B is a shifted window of one input
+ * A holds the weights as rows (conv1d: the weight tensor itself; transposed: repacked
+ * once per call, phase by phase) and each row r of B is a shifted window of one input
  * channel. Each task (batch, group, column chunk, channel chunk) first copies the input
  * window its columns need into a small per-thread buffer `xw`, laid out so that every B
- * row is contiguous in t; that removes the im2col copy and every bounds check from the
+ * row is contiguous in t. That removes the im2col copy and every bounds check from the
  * inner loop, and keeps scratch memory per thread rather than per input:
  *   conv1d: xw holds the zero-padded window split into `stride` phases (padded sample
  *     i = j*stride + p at [p][j]), so tap k of output t reads phase (k*d) % s at index
- *     t + (k*d) / s: a strided conv becomes stride-1 reads.
+ *     t + (k*d) / s: a strided conv becomes stride-1 reads. A stride-1 task whose reads
+ *     stay inside the input reads it in place.
  *   conv_transpose1d: the polyphase form. Output u = t + padding = m*s + q receives tap
  *     k only when (k*d) % s == q, from input m - (k*d) / s; so each output phase is a
  *     stride-1 correlation over m with the taps of that phase, and no zero is ever
- *     multiplied (no zero-stuffing). Its outputs are scattered with stride s.
+ *     multiplied (no zero-stuffing, no col2im). A task computes every phase of a short
+ *     stretch of output, so each output line is written once while it is in cache.
  * The micro-kernel computes an MR x (NV*VW) tile with MR*NV accumulators in registers,
- * over a reduction chunk of KC. The B block of a tile is copied contiguously (gemm_task)
- * when several channel panels reuse it. Groups with one input channel and fewer than MR
- * outputs (depthwise) use a plain vector loop over t instead.
+ * over a reduction chunk of KC; gemm_task orders the tiles and copies a tile's B block
+ * contiguously when many channel panels reuse it. Groups with one input channel and
+ * fewer than MR outputs (depthwise) use a plain vector loop over t instead.
  *
  * Shapes: N batch, Cin/Cout channels, G groups, Cg = Cin/G, Og = Cout/G, K taps,
  * L input length, Lout output length, R = Cg*K reduction length (per phase for the
@@ -216,14 +219,16 @@ static inline void deinterleave2(const float *p, vf *ev, vf *od) {
 #endif
 }
 
-/* xw row of one input channel x (L): S phases of PL, phase p holding x[j*s + p - lead]
- * at [p*PL + j] (zero outside [0, L)); the rest of the row up to CS is zeroed. Index
- * arithmetic stays within [-lead, L], so a huge stride cannot overflow. */
+/* xw row of one input channel x (L): S phases of PL, phase slot p holding
+ * x[j*s + q - lead] at [p*PL + j] for its residue q = res[p] (res NULL: q = p), zero
+ * outside [0, L); the rest of the row up to CS is zeroed. Index arithmetic stays
+ * within [-lead, L], so a huge stride cannot overflow. */
 static void fill_phases(float *restrict row, const float *restrict x, int64_t L, int64_t lead, int64_t s,
-                        int64_t S, int64_t PL, int64_t CS) {
+                        int64_t S, const int64_t *res, int64_t PL, int64_t CS) {
     int64_t lo[2] = {0, 0}, hi[2] = {0, 0};
-    for (int64_t p = 0; p < S; p++) {
-        float *ph = row + p * PL;
+    for (int64_t slot = 0; slot < S; slot++) {
+        float *ph = row + slot * PL;
+        const int64_t p = res ? res[slot] : slot;
         /* j in [j0, j1) reads x[j*s + p - lead] */
         int64_t j0 = p >= lead ? 0 : ceil_div(lead - p, s);
         int64_t j1 = L + lead - p <= 0 ? 0 : ceil_div(L + lead - p, s);
@@ -233,7 +238,7 @@ static void fill_phases(float *restrict row, const float *restrict x, int64_t L,
         memset(ph + j1, 0, (size_t)(PL - j1) * sizeof(float));
         if (s == 1) {
             memcpy(ph + j0, x + (j0 + p - lead), (size_t)(j1 - j0) * sizeof(float));
-        } else if (s == 2 && S == 2) {
+        } else if (s == 2 && S == 2) { /* then res = {0, 1} */
             lo[p] = j0, hi[p] = j1; /* both phases at once below */
         } else {
             const float *xs = x + (j0 * s + p - lead);
@@ -304,11 +309,19 @@ slm_status SLM_SIMD_FN(slm_conv1d)(float *out, const float *inp, const float *w,
     const int nt = slm_threads();
 
     /* A task's window: S phases of PL columns (its columns rounded up to whole tiles,
-     * plus the largest tap shift). Taps read phases (k*d) % s <= d*(K-1), so at most
-     * d*(K-1) + 1 phases exist whatever the stride. */
+     * plus the largest tap shift). Only the residues (k*d) % s that taps read get a
+     * phase slot: they are the multiples of gcd(d, s), all s/gcd of them once K reaches
+     * that, else K distinct ones (one per tap). So S <= min(K, s) whatever the stride
+     * and dilation. */
     const int64_t cols = depthwise ? DWC : NC;
     const int64_t PL = cols + (K - 1) * d / s + 1;
-    const int64_t S = min64(s, (K - 1) * d + 1);
+    int64_t gcd = d, rem = s;
+    while (rem) {
+        const int64_t t = gcd % rem;
+        gcd = rem, rem = t;
+    }
+    const int all_residues = K >= s / gcd;
+    const int64_t S = all_residues ? s / gcd : K;
     int64_t row_len, n_xw;
     SLM_TRY(slm_numel(fn, &row_len, 2, S, PL));
     const int64_t CS = row_stride(row_len);
@@ -316,22 +329,25 @@ slm_status SLM_SIMD_FN(slm_conv1d)(float *out, const float *inp, const float *w,
     slm_arena arena;
     SLM_TRY(slm_arena_init(&arena,
                            slm_arena_need((size_t)n_xw) + 2 * slm_arena_need((size_t)R * sizeof(int64_t)) +
-                               tile_scratch_bytes(nt, 0),
+                               slm_arena_need((size_t)S * sizeof(int64_t)) + tile_scratch_bytes(nt, 0),
                            fn));
     float *xw_all = (float *)slm_arena_take(&arena, (size_t)n_xw);
     int64_t *off = (int64_t *)slm_arena_take(&arena, (size_t)R * sizeof(int64_t));
     int64_t *off_in = (int64_t *)slm_arena_take(&arena, (size_t)R * sizeof(int64_t));
+    int64_t *res = (int64_t *)slm_arena_take(&arena, (size_t)S * sizeof(int64_t));
     float *bbuf_all;
     int64_t *lin;
     take_tile_scratch(&arena, nt, 0, &bbuf_all, &lin);
     const int big_window = Cg * CS * (int64_t)sizeof(float) > PACK_MIN_BYTES;
 
-    /* B row of (ci, k): phase (k*d) % s of channel ci, shifted by (k*d) / s. With stride
-     * 1, a task whose reads (tile slack included) stay inside the input reads it in
-     * place (off_in) instead of copying a window. */
+    /* B row of (ci, k): the slot of residue (k*d) % s of channel ci, shifted by
+     * (k*d) / s. With stride 1, a task whose reads (tile slack included) stay inside the
+     * input reads it in place (off_in) instead of copying a window. */
+    for (int64_t p = 0; p < S; p++) res[p] = all_residues ? p * gcd : p * d % s;
     for (int64_t ci = 0; ci < Cg; ci++)
         for (int64_t k = 0; k < K; k++) {
-            off[ci * K + k] = ci * CS + (k * d % s) * PL + k * d / s;
+            const int64_t slot = all_residues ? k * d % s / gcd : k;
+            off[ci * K + k] = ci * CS + slot * PL + k * d / s;
             off_in[ci * K + k] = ci * L + k * d;
         }
 
@@ -351,7 +367,7 @@ slm_status SLM_SIMD_FN(slm_conv1d)(float *out, const float *inp, const float *w,
                 }
                 const int64_t row = task / n_col, t0 = task % n_col * DWC, T = min64(DWC, Lout - t0);
                 const int64_t n = row / Cout, co = row % Cout, grp = co / Og;
-                fill_phases(xw, inp + (n * Cin + grp) * L, L, pl - t0 * s, s, S, PL, CS);
+                fill_phases(xw, inp + (n * Cin + grp) * L, L, pl - t0 * s, s, S, res, PL, CS);
                 depthwise_row(out + row * Lout + t0, xw, w + co * K, off, K, T, b ? b[co] : 0.0f);
             }
         } else {
@@ -380,7 +396,7 @@ slm_status SLM_SIMD_FN(slm_conv1d)(float *out, const float *inp, const float *w,
                               bbuf, lin, NULL);
                 } else {
                     for (int64_t ci = 0; ci < Cg; ci++)
-                        fill_phases(xw + ci * CS, x + ci * L, L, pl - t0 * s, s, S, PL, CS);
+                        fill_phases(xw + ci * CS, x + ci * L, L, pl - t0 * s, s, S, res, PL, CS);
                     gemm_task(R, w + grp * Og * R, R, off, xw, y, Lout, 1, T, c0, c1, bias,
                               big_window && c1 - c0 > MR, bbuf, lin, NULL);
                 }
@@ -422,6 +438,8 @@ slm_status SLM_SIMD_FN(slm_conv_transpose1d)(float *out, const float *inp, const
     SLM_TRY(slm_numel(fn, &n_rk, 2, Cg, K));
     SLM_TRY(slm_numel(fn, &n_a, 4, G, Og, n_rk, (int64_t)sizeof(float)));
     SLM_TRY(slm_numel(fn, &n_xw, 4, (int64_t)nt, Cg, CS, (int64_t)sizeof(float)));
+    int64_t n_tile; /* the size tile_scratch_bytes adds up, checked */
+    SLM_TRY(slm_numel(fn, &n_tile, 4, (int64_t)nt, (int64_t)KC + n_acc, (int64_t)NRW, (int64_t)sizeof(float)));
     slm_arena arena;
     SLM_TRY(slm_arena_init(&arena,
                            slm_arena_need((size_t)n_xw) + slm_arena_need((size_t)n_a) +
@@ -500,7 +518,7 @@ slm_status SLM_SIMD_FN(slm_conv_transpose1d)(float *out, const float *inp, const
             /* window: xw[ci][u] = x[m0_0 + j0 - PADL + u], zero outside [0, L) */
             const float *x = inp + (n * Cin + grp * Cg) * L;
             for (int64_t ci = 0; ci < Cg; ci++)
-                fill_phases(xw + ci * CS, x + ci * L, L, PADL - ph_m0[0] - j0, 1, 1, CS, CS);
+                fill_phases(xw + ci * CS, x + ci * L, L, PADL - ph_m0[0] - j0, 1, 1, NULL, CS, CS);
             for (int64_t i = 0; i < nq; i++) {
                 if (j0 >= ph_M[i]) continue;
                 const int64_t T = min64(NT, ph_M[i] - j0), Ri = Cg * ph_taps[i];
