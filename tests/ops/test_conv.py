@@ -35,6 +35,8 @@ CONV_CASES = [
     (1, 1, 64, 403, 10, 5, 0, 1, 1),       # HuBERT's first conv, small
     (1, 16, 16, 31, 2, 2, 0, 1, 1),        # HuBERT's k=2 s=2
     (1, 96, 80, 150, 3, 1, 1, 1, 1),       # reduction 288 > one chunk of 256
+    (2, 512, 64, 9, 3, 2, 1, 1, 1),        # HuBERT-width input: reduction 1536 in 6 chunks
+    (1, 64, 24, 700, 3, 1, 1, 1, 1),       # interior tasks read the input in place
     (1, 48, 48, 61, 32, 1, 16, 1, 4),      # positional-conv style: wide grouped kernel
     (1, 8, 8, 20, 5, 4, 9, 2, 8),          # padding larger than the kernel
     (3, 2, 3, 5000, 7, 1, 3, 1, 1),        # long input
@@ -140,6 +142,7 @@ CONVT_CASES = [
     (1, 3, 3, 6, 2, 5, 0, 0, 1, 3),         # depthwise, stride > K
     (1, 32, 16, 50, 7, 3, 5, 2, 2, 1),
     (1, 80, 72, 40, 8, 4, 2, 0, 1, 1),      # reduction per phase 160, many channels
+    (1, 300, 40, 6, 16, 8, 4, 0, 1, 1),     # reduction per phase 600 > one chunk
     (1, 40, 8, 30, 10, 5, 2, 0, 1, 1),      # EnCodec-style k=2*stride
     (2, 4, 3, 300, 3, 1, 1, 0, 1, 1),       # long
     (1, 4, 4, 9, 3, 2, 4, 0, 2, 1),         # padding eats most of the output
