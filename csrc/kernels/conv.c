@@ -147,8 +147,8 @@ static slm_path pick_path(const int64_t *vals, int n) {
     return p;
 }
 
-/* out (N, C, Lout) = bias (C) broadcast (or zeros): the result when there is nothing to
- * sum (Cin == 0), as torch gives */
+/* out (N, C, Lout) = bias (C) broadcast (or zeros): the value of an empty sum, when there
+ * is no input channel (torch returns an array with no channels instead) */
 static void fill_bias(float *out, const float *b, int64_t N, int64_t C, int64_t Lout) {
     for (int64_t n = 0; n < N; n++)
         for (int64_t c = 0; c < C; c++) {
