@@ -376,3 +376,20 @@ def test_conv_transpose1d_bad_input(rng):
 def test_c_params_defaults_and_backend():
     info = slm.backend_info()
     assert info.implements["conv"] == ["ref", "avx2", "avx512", "dnnl"]
+
+
+def test_thread_count_changes(path, torch, rng):
+    """Results do not depend on the thread count, and a changed count is honoured by
+    cached oneDNN primitives (they are keyed by it)."""
+    x, w, b = _randn(rng, 2, 24, 300), _randn(rng, 32, 24, 5), _randn(rng, 32)
+    ref = torch.nn.functional.conv1d(_t(torch, x), _t(torch, w), _t(torch, b), 2, 2).numpy()
+    wt = w.transpose(1, 0, 2).copy()
+    reft = torch.nn.functional.conv_transpose1d(_t(torch, x), _t(torch, wt), None, 3, 1).numpy()
+    old = slm.get_num_threads()
+    try:
+        for n in (1, 3, 1):
+            slm.set_num_threads(n)
+            assert_close(slm.ops.conv1d(x, w, b, 2, 2), ref, what=f"{n} threads")
+            assert_close(slm.ops.conv_transpose1d(x, wt, None, 3, 1), reft, what=f"{n} threads")
+    finally:
+        slm.set_num_threads(old)
