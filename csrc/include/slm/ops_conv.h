@@ -9,7 +9,8 @@
  *   output (N, Cout, Lout)
  * Every size and parameter is checked (with torch's rules) before anything is written;
  * a bad one is SLM_ERR_VALUE naming the op and the value, an output whose size
- * overflows is SLM_ERR_NOMEM.
+ * overflows is SLM_ERR_NOMEM. Empty batches or Cout == 0 write nothing; Cin == 0 gives
+ * the bias (an empty sum); L == 0 is an error. out must not overlap inp or w.
  */
 #ifndef SLM_OPS_CONV_H
 #define SLM_OPS_CONV_H
