@@ -35,6 +35,7 @@
 #define NV 3          /* vectors per micro-tile row */
 #define NRW (NV * VW) /* output columns per micro-tile */
 #define KC 256        /* reduction chunk */
+#define MCB 128       /* channels per A block: MCB x KC floats (128 KiB) stay in L2 */
 #define NCB 8         /* micro-tiles per task column chunk */
 #define NC (NCB * NRW)
 #define DWB (2 * NRW)   /* columns per step of the depthwise loop */
@@ -113,14 +114,14 @@ static inline __attribute__((always_inline)) void micro_kernel(
 
 /* One task's share of out = A @ B for one (batch, group): columns [0, T) of the output
  * rows [c0, c1), y[co * ldy + t * cs]. A row co is a + co*lda (R long); B row r is
- * xg[off[r] + t]. Tiles go column-outer, then reduction chunks, then channels:
+ * xg[off[r] + t]. Loops, BLIS-like: reduction chunks of KC, then blocks of MCB channels
+ * (their A block, MCB x KC, stays in L2 across the task's tiles instead of streaming
+ * from L3 for each tile), then tiles of NRW columns, then MR-channel panels.
  *  - with pack, a tile's B block (KC x NRW) is first copied into bbuf, so that the
- *    channel panels read it from L1, aligned and contiguous (B rows gathered from a
- *    large window are scattered over channels and phases and cross cache lines),
- *    while the A rows stream from L2;
- *  - a strided output (cs > 1, the transposed conv) is summed in acc (rows of NRW) over
- *    all chunks and scattered once, instead of read-modify-written once per chunk.
- * acc holds (c1 - c0) x NRW floats. */
+ *    panels read it from L1, aligned and contiguous (B rows gathered from a large window
+ *    are scattered over channels and phases and cross cache lines);
+ *  - a strided output (cs > 1, the transposed conv) is summed in acc ((c1 - c0) rows of
+ *    T) over all chunks and scattered once, instead of read-modify-written per chunk. */
 static void gemm_task(int64_t R, const float *a, int64_t lda, const int64_t *off, const float *xg, float *y,
                       int64_t ldy, int64_t cs, int64_t T, int64_t c0, int64_t c1, const float *bias, int pack,
                       float *bbuf, const int64_t *lin, float *acc) {
@@ -133,40 +134,39 @@ static void gemm_task(int64_t R, const float *a, int64_t lda, const int64_t *off
                              min64(NRW, T - t), 1, bias ? bias + co : NULL);
         return;
     }
-    for (int64_t t = 0; t < T; t += NRW) {
-        const int64_t nr = min64(NRW, T - t);
-        for (int64_t rc = 0; rc < R; rc += KC) {
-            const int64_t kc = min64(KC, R - rc);
-            const float *bx = xg + t;
-            const int64_t *bo = off + rc;
-            if (pack) {
-                for (int64_t r = 0; r < kc; r++) {
-                    const float *src = bx + bo[r];
-                    float *dst = bbuf + r * NRW;
-                    __builtin_prefetch(src + PF_PACK);
-                    __builtin_prefetch(src + PF_PACK + NRW - 1);
-                    for (int v = 0; v < NV; v++) vstore(dst + v * VW, vload(src + v * VW));
+    float *z = cs == 1 ? y : acc; /* where the sums go, and its row stride */
+    const int64_t ldz = cs == 1 ? ldy : T, z0 = cs == 1 ? 0 : c0;
+    for (int64_t rc = 0; rc < R; rc += KC) {
+        const int64_t kc = min64(KC, R - rc);
+        for (int64_t cb = c0; cb < c1; cb += MCB) {
+            const int64_t cb1 = min64(c1, cb + MCB);
+            for (int64_t t = 0; t < T; t += NRW) {
+                const int64_t nr = min64(NRW, T - t);
+                const float *bx = xg + t;
+                const int64_t *bo = off + rc;
+                if (pack) {
+                    for (int64_t r = 0; r < kc; r++) {
+                        const float *src = bx + bo[r];
+                        float *dst = bbuf + r * NRW;
+                        __builtin_prefetch(src + PF_PACK);
+                        __builtin_prefetch(src + PF_PACK + NRW - 1);
+                        for (int v = 0; v < NV; v++) vstore(dst + v * VW, vload(src + v * VW));
+                    }
+                    bx = bbuf;
+                    bo = lin;
                 }
-                bx = bbuf;
-                bo = lin;
-            }
-            for (int64_t co = c0; co < c1; co += MR) {
-                const int mr = (int)min64(MR, c1 - co);
-                if (cs == 1)
-                    micro_kernel(kc, a + co * lda + rc, lda, bo, bx, y + co * ldy + t, ldy, mr, nr, rc == 0,
-                                 bias ? bias + co : NULL);
-                else
-                    micro_kernel(kc, a + co * lda + rc, lda, bo, bx, acc + (co - c0) * NRW, NRW, mr, NRW, rc == 0,
-                                 bias ? bias + co : NULL);
+                for (int64_t co = cb; co < cb1; co += MR)
+                    micro_kernel(kc, a + co * lda + rc, lda, bo, bx, z + (co - z0) * ldz + t, ldz,
+                                 (int)min64(MR, cb1 - co), nr, rc == 0, bias ? bias + co : NULL);
             }
         }
-        if (cs != 1)
-            for (int64_t co = c0; co < c1; co++) {
-                const float *ar = acc + (co - c0) * NRW;
-                float *yr = y + co * ldy + t * cs;
-                for (int64_t j = 0; j < nr; j++) yr[j * cs] = ar[j];
-            }
     }
+    if (cs != 1)
+        for (int64_t co = c0; co < c1; co++) {
+            const float *ar = acc + (co - c0) * T;
+            float *yr = y + co * ldy;
+            for (int64_t j = 0; j < T; j++) yr[j * cs] = ar[j];
+        }
 }
 
 /* Tasks: column chunks of each (batch, group), and the output channels of a group cut
@@ -186,15 +186,15 @@ static task_split split_tasks(int64_t outer, int64_t cols, int64_t Og, int nt) {
 }
 
 
-/* Scratch of gemm_task per thread: a B tile and (strided outputs) an accumulator of
- * n_acc rows; and the offsets r * NRW of a B tile's rows. */
+/* Scratch of gemm_task per thread: a B tile, then n_acc floats of accumulator (strided
+ * outputs); and the offsets r * NRW of a B tile's rows. */
 static size_t tile_scratch_bytes(int nt, int64_t n_acc) {
-    return slm_arena_need((size_t)nt * (KC + (size_t)n_acc) * NRW * sizeof(float)) +
+    return slm_arena_need((size_t)nt * ((size_t)KC * NRW + (size_t)n_acc) * sizeof(float)) +
            slm_arena_need(KC * sizeof(int64_t));
 }
 
 static void take_tile_scratch(slm_arena *a, int nt, int64_t n_acc, float **bbuf, int64_t **lin) {
-    *bbuf = (float *)slm_arena_take(a, (size_t)nt * (KC + (size_t)n_acc) * NRW * sizeof(float));
+    *bbuf = (float *)slm_arena_take(a, (size_t)nt * ((size_t)KC * NRW + (size_t)n_acc) * sizeof(float));
     *lin = (int64_t *)slm_arena_take(a, KC * sizeof(int64_t));
     for (int64_t r = 0; r < KC; r++) (*lin)[r] = r * NRW;
 }
@@ -432,14 +432,15 @@ slm_status SLM_SIMD_FN(slm_conv_transpose1d)(float *out, const float *inp, const
     const int64_t PADL = (K - 1) * d / s;
     const int64_t NT = min64(NCB, s >= 2 * NCB ? 1 : 2 * NCB / s) * NRW;
     const int64_t CS = row_stride(PADL + NT + 2);
-    const int64_t n_acc = round_up(Og, MR); /* accumulator rows of gemm_task */
-    int64_t n_scalars, n_rk, n_a, n_xw;
+    int64_t n_acc, n_scalars, n_rk, n_a, n_xw;
+    SLM_TRY(slm_numel(fn, &n_acc, 2, round_up(Og, MR), NT)); /* accumulator of gemm_task */
+    SLM_CHECK(n_acc < INT64_MAX / 8, fn, "too many output channels (%lld)", (long long)Og);
     SLM_TRY(slm_numel(fn, &n_scalars, 2, 4 * nq + K, (int64_t)sizeof(int64_t)));
     SLM_TRY(slm_numel(fn, &n_rk, 2, Cg, K));
     SLM_TRY(slm_numel(fn, &n_a, 4, G, Og, n_rk, (int64_t)sizeof(float)));
     SLM_TRY(slm_numel(fn, &n_xw, 4, (int64_t)nt, Cg, CS, (int64_t)sizeof(float)));
     int64_t n_tile; /* the size tile_scratch_bytes adds up, checked */
-    SLM_TRY(slm_numel(fn, &n_tile, 4, (int64_t)nt, (int64_t)KC + n_acc, (int64_t)NRW, (int64_t)sizeof(float)));
+    SLM_TRY(slm_numel(fn, &n_tile, 3, (int64_t)nt, (int64_t)KC * NRW + n_acc, (int64_t)sizeof(float)));
     slm_arena arena;
     SLM_TRY(slm_arena_init(&arena,
                            slm_arena_need((size_t)n_xw) + slm_arena_need((size_t)n_a) +
@@ -486,7 +487,7 @@ slm_status SLM_SIMD_FN(slm_conv_transpose1d)(float *out, const float *inp, const
 #pragma omp parallel num_threads(nt)
     {
         const int tid = omp_get_thread_num();
-        float *xw = xw_all + (int64_t)tid * Cg * CS, *bbuf = bbuf_all + (int64_t)tid * (KC + n_acc) * NRW;
+        float *xw = xw_all + (int64_t)tid * Cg * CS, *bbuf = bbuf_all + (int64_t)tid * ((int64_t)KC * NRW + n_acc);
         /* A of (grp, phase i): rows (Og, Ri) with Ri = Cg * taps_i, from w (Cin, Og, K),
          * at A + (grp * Cg * K + Cg * ph_first[i]) * Og */
 #pragma omp for schedule(static)
