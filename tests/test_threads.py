@@ -20,14 +20,14 @@ def _calls():
     r = np.random.default_rng(7)
     f = lambda *s: r.standard_normal(s).astype(np.float32)  # noqa: E731
     x2, w2 = f(64, 96), f(80, 96)
-    x3, wc = f(2, 16, 300), f(24, 16, 5)
+    x3, wc, wt = f(2, 16, 300), f(24, 16, 5), f(16, 8, 4)
     q, k, v = f(1, 4, 50, 32), f(1, 4, 60, 32), f(1, 4, 60, 32)
     idx = r.integers(0, 80, size=(40,))
     cands = [
         ("linear", lambda: slm.ops.linear(x2, w2)),
         ("matmul", lambda: slm.ops.matmul(x2, w2.T)),
         ("conv1d", lambda: slm.ops.conv1d(x3, wc, padding=2)),
-        ("conv_transpose1d", lambda: slm.ops.conv_transpose1d(x3, f(16, 8, 4), stride=2)),
+        ("conv_transpose1d", lambda: slm.ops.conv_transpose1d(x3, wt, stride=2)),
         ("layer_norm", lambda: slm.ops.layer_norm(x2, (96,))),
         ("gelu", lambda: slm.ops.gelu(x3)),
         ("softmax", lambda: slm.ops.softmax(x2, dim=-1)),

@@ -153,7 +153,7 @@ int slm_family_implements(slm_family f, slm_path p) {
  * by `python -m slm.bench kernels`; see docs/benchmarks.md). */
 static const slm_path auto_order_[SLM_FAMILY_COUNT_][4] = {
     /* gemm  */ {SLM_PATH_AVX512, SLM_PATH_AVX2, SLM_PATH_DNNL, SLM_PATH_REF},
-    /* conv  */ {SLM_PATH_DNNL, SLM_PATH_AVX512, SLM_PATH_AVX2, SLM_PATH_REF},
+    /* conv  */ {SLM_PATH_AVX512, SLM_PATH_AVX2, SLM_PATH_DNNL, SLM_PATH_REF},
     /* norm  */ {SLM_PATH_AVX512, SLM_PATH_AVX2, SLM_PATH_REF, SLM_PATH_REF},
     /* act   */ {SLM_PATH_AVX512, SLM_PATH_AVX2, SLM_PATH_REF, SLM_PATH_REF},
     /* attn  */ {SLM_PATH_AVX512, SLM_PATH_AVX2, SLM_PATH_REF, SLM_PATH_REF},
