@@ -83,6 +83,16 @@ static slm_path pick_path(const slm_gemm_args *g, int inpar) {
     return p;
 }
 
+/* one GEMM on a SIMD path (or ref if p is ref), its scratch taken here */
+static slm_status gemm_run_simd(slm_path p, const slm_gemm_args *g, int nt, const char *fn) {
+    slm_arena ar;
+    SLM_TRY(slm_arena_init(&ar, simd_scratch(p, g), fn));
+    slm_status st = simd_run(p, g, nt, ar.base);
+    slm_arena_release(&ar);
+    if (st == SLM_ERR_INTERRUPTED) return SLM_INTERRUPTED_ERROR(fn);
+    return st;
+}
+
 /* one GEMM on the family's path; fn names the public op in error messages */
 static slm_status gemm_run(const slm_gemm_args *g, const char *fn) {
     if (g->M == 0 || g->N == 0) return SLM_OK;
@@ -98,13 +108,14 @@ static slm_status gemm_run(const slm_gemm_args *g, const char *fn) {
         st = slm_gemm_ref(g);
 #ifdef SLM_HAVE_DNNL
     } else if (p == SLM_PATH_DNNL) {
-        return slm_gemm_dnnl(g, 1, 0, 0, 0, fn);
+        st = slm_gemm_dnnl(g, 1, 0, 0, 0, fn);
+        if (st != SLM_ERR_BACKEND) return st;
+        /* oneDNN has no implementation for this layout: the SIMD path has */
+        slm_clear_error();
+        return gemm_run_simd(simd_path(), g, nt, fn);
 #endif
     } else {
-        slm_arena ar;
-        SLM_TRY(slm_arena_init(&ar, simd_scratch(p, g), fn));
-        st = simd_run(p, g, nt, ar.base);
-        slm_arena_release(&ar);
+        return gemm_run_simd(p, g, nt, fn);
     }
     if (st == SLM_ERR_INTERRUPTED) return SLM_INTERRUPTED_ERROR(fn);
     return st;
@@ -199,7 +210,12 @@ slm_status slm_matmul_f32(float *out, const float *a, const float *b, int64_t B,
     int nt = inpar ? 1 : slm_threads();
     slm_path p = pick_path(&g, inpar);
 #ifdef SLM_HAVE_DNNL
-    if (p == SLM_PATH_DNNL) return slm_gemm_dnnl(&g, B, stride_a, stride_b, M * N, fn);
+    if (p == SLM_PATH_DNNL) {
+        slm_status st = slm_gemm_dnnl(&g, B, stride_a, stride_b, M * N, fn);
+        if (st != SLM_ERR_BACKEND) return st;
+        slm_clear_error(); /* no oneDNN implementation for these strides */
+        p = simd_path();
+    }
 #endif
     if (p == SLM_PATH_REF) {
         for (int64_t i = 0; i < B; i++) {

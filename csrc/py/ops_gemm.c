@@ -177,6 +177,36 @@ static PyObject *py_sgemm(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* _sgemm_in_parallel(trans_a, trans_b, A, B, Cs): Cs[p] = op(A) @ op(B) for every p,
+ * each computed by slm_sgemm from inside an OpenMP parallel loop, as the conv and
+ * attention kernels call it (slm_sgemm must then run on the calling thread only). */
+static PyObject *py_sgemm_in_parallel(PyObject *self, PyObject *args) {
+    int ta, tb;
+    PyObject *A, *B, *Cs;
+    if (!PyArg_ParseTuple(args, "ppOOO:_sgemm_in_parallel", &ta, &tb, &A, &B, &Cs)) return NULL;
+    int64_t lda, ldb;
+    if (strided_matrix(A, "A", 0, &lda) || strided_matrix(B, "B", 0, &ldb)) return NULL;
+    if (!PyArray_Check(Cs) || PyArray_TYPE((PyArrayObject *)Cs) != NPY_FLOAT32 || PyArray_NDIM((PyArrayObject *)Cs) != 3 ||
+        !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)Cs) || !PyArray_ISWRITEABLE((PyArrayObject *)Cs))
+        return PyErr_Format(PyExc_TypeError, "_sgemm_in_parallel: Cs must be a writable C-contiguous 3-D float32 ndarray");
+    PyArrayObject *a = (PyArrayObject *)A, *b = (PyArrayObject *)B, *c = (PyArrayObject *)Cs;
+    int64_t P = PyArray_DIM(c, 0), M = PyArray_DIM(c, 1), N = PyArray_DIM(c, 2);
+    int64_t K = PyArray_DIM(a, ta ? 0 : 1);
+    if (PyArray_DIM(a, ta ? 1 : 0) != M || PyArray_DIM(b, tb ? 1 : 0) != K || PyArray_DIM(b, tb ? 0 : 1) != N)
+        return PyErr_Format(PyExc_ValueError, "_sgemm_in_parallel: shapes do not match");
+    const float *ap = (const float *)PyArray_DATA(a), *bp = (const float *)PyArray_DATA(b);
+    float *cp = (float *)PyArray_DATA(c);
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+#pragma omp parallel for num_threads(slm_get_num_threads()) schedule(static)
+    for (int64_t p = 0; p < P; p++)
+        if (slm_sgemm(ta, tb, M, N, K, 1.0f, ap, lda, bp, ldb, 0.0f, cp + p * M * N, N) != SLM_OK)
+            __atomic_store_n(&failed, 1, __ATOMIC_RELAXED);
+    Py_END_ALLOW_THREADS
+    if (failed) return PyErr_Format(PyExc_RuntimeError, "_sgemm_in_parallel: slm_sgemm failed in a worker");
+    Py_RETURN_NONE;
+}
+
 PyMethodDef slm_py_gemm_methods[] = {
     {"linear", (PyCFunction)(void (*)(void))py_linear, METH_VARARGS | METH_KEYWORDS,
      "linear(input, weight, bias=None): input (..., K) @ weight (N, K)^T + bias (N)"},
@@ -186,4 +216,6 @@ PyMethodDef slm_py_gemm_methods[] = {
      "matmul(a, b): a (Ba, M, K) @ b (Bb, K, N) -> (B, M, N); Ba, Bb each 1 or B"},
     {"_sgemm", (PyCFunction)py_sgemm, METH_VARARGS,
      "_sgemm(trans_a, trans_b, A, B, alpha, beta, C): the internal slm_sgemm, in place (tests)"},
+    {"_sgemm_in_parallel", (PyCFunction)py_sgemm_in_parallel, METH_VARARGS,
+     "_sgemm_in_parallel(trans_a, trans_b, A, B, Cs): slm_sgemm called inside a parallel loop (tests)"},
     {NULL, NULL, 0, NULL}};
