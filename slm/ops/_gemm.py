@@ -10,8 +10,9 @@ bf16 weights: NumPy has no bfloat16, so :class:`BF16Tensor` holds the bit patter
 (uint16) of a bf16 array. ``linear(x, bf16(w))`` reads half the bytes of
 ``linear(x, w)``; each weight is widened to float32 as it is loaded and the sums are
 float32, so it equals ``F.linear(x, w.to(torch.bfloat16).float())`` up to float32
-rounding of the sums. Against the float32 weight the rounding of w to bf16 (8 bits of
-mantissa) gives a normalised MSE of about 1e-5 for random data.
+rounding of the sums (NMSE ~1e-13). Against the float32 weight, rounding w to bf16 (8
+bits of mantissa, relative error up to 2^-9) gives a normalised MSE of about 3e-6 on
+random data; the tests bound it by 3e-5.
 """
 import numpy as np
 
@@ -23,7 +24,10 @@ __all__ = ["linear", "matmul", "bf16", "BF16Tensor"]
 class BF16Tensor:
     """A float array stored as bfloat16: ``bits`` is a C-contiguous uint16 array of the
     bf16 bit patterns (the top halves of the float32 values). Make one with
-    :func:`bf16`; ``to_float()`` gives the float32 values back (exactly)."""
+    :func:`bf16`; ``to_float()`` gives the float32 values back (exactly).
+
+    Treat it as immutable, as a model's weight is: ``matmul`` keeps a transposed copy
+    of ``bits`` after its first use."""
 
     __slots__ = ("bits", "_bits_t")
 
