@@ -35,15 +35,16 @@ static slm_path simd_path(void) {
     return SLM_PATH_REF;
 }
 
-static size_t simd_scratch(slm_path p, const slm_gemm_args *g) {
+static size_t simd_scratch(slm_path p, const slm_gemm_args *g, int nt) {
 #ifdef SLM_BUILD_AVX512
-    if (p == SLM_PATH_AVX512) return slm_gemm_scratch_avx512(g);
+    if (p == SLM_PATH_AVX512) return slm_gemm_scratch_avx512(g, nt);
 #endif
 #ifdef SLM_BUILD_AVX2
-    if (p == SLM_PATH_AVX2) return slm_gemm_scratch_avx2(g);
+    if (p == SLM_PATH_AVX2) return slm_gemm_scratch_avx2(g, nt);
 #endif
     (void)p;
     (void)g;
+    (void)nt;
     return 0;
 }
 
@@ -86,7 +87,7 @@ static slm_path pick_path(const slm_gemm_args *g, int inpar) {
 /* one GEMM on a SIMD path (or ref if p is ref), its scratch taken here */
 static slm_status gemm_run_simd(slm_path p, const slm_gemm_args *g, int nt, const char *fn) {
     slm_arena ar;
-    SLM_TRY(slm_arena_init(&ar, simd_scratch(p, g), fn));
+    SLM_TRY(slm_arena_init(&ar, simd_scratch(p, g, nt), fn));
     slm_status st = simd_run(p, g, nt, ar.base);
     slm_arena_release(&ar);
     if (st == SLM_ERR_INTERRUPTED) return SLM_INTERRUPTED_ERROR(fn);
@@ -228,8 +229,8 @@ slm_status slm_matmul_f32(float *out, const float *a, const float *b, int64_t B,
         }
         return SLM_OK;
     }
-    size_t per = slm_arena_need(simd_scratch(p, &g));
     int batch_par = nt > 1 && (mnk <= MATMUL_SMALL || B >= 4 * (int64_t)nt);
+    size_t per = slm_arena_need(simd_scratch(p, &g, batch_par ? 1 : nt));
     int nslots = batch_par ? (int)(B < nt ? B : nt) : 1;
     if (per != 0 && (size_t)nslots > SIZE_MAX / per)
         return slm_error(SLM_ERR_NOMEM, fn, "scratch size overflows");

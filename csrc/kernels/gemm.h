@@ -57,13 +57,14 @@ slm_status slm_gemm_ref(const slm_gemm_args *g);
 
 /* SIMD cores (csrc/kernels/simd/gemm.c, one source for both ISAs). They need M, N,
  * K >= 1 (gemm.c handles empty and K == 0 cases). Scratch: the caller allocates
- * slm_gemm_scratch_<isa>(g) bytes (64-byte aligned) and passes it in, so that a batch
+ * slm_gemm_scratch_<isa>(g, nthreads) bytes (64-byte aligned; the blocking depends on
+ * the thread count, so pass the same nthreads to both) and passes it in, so that a batch
  * of GEMMs run in parallel can take all their scratch in one allocation on the calling
  * thread. nthreads == 1 runs on the calling thread (no team of threads is started).
  * Returns SLM_OK or SLM_ERR_INTERRUPTED. */
-size_t slm_gemm_scratch_avx2(const slm_gemm_args *g);
+size_t slm_gemm_scratch_avx2(const slm_gemm_args *g, int nthreads);
 slm_status slm_gemm_avx2(const slm_gemm_args *g, int nthreads, void *scratch);
-size_t slm_gemm_scratch_avx512(const slm_gemm_args *g);
+size_t slm_gemm_scratch_avx512(const slm_gemm_args *g, int nthreads);
 slm_status slm_gemm_avx512(const slm_gemm_args *g, int nthreads, void *scratch);
 
 /* oneDNN matmul (float32 B only), batched: for b < batch,

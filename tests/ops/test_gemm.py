@@ -2,8 +2,9 @@
 
 Shapes are chosen to reach each algorithm of the SIMD path: the GEMV (up to 16 rows,
 and its transposed form for up to 16 columns), the blocked GEMM with partial tiles,
-several K blocks (K > 256), several row rounds (M > 768) and column rounds (N > 4096),
-and the batched forms of matmul (folded, per-batch parallel, broadcast operands).
+several K blocks (K > 256), several row and column rounds (packed A and B are capped
+at 2 and 8 MB, so a large K splits M and N), and the batched forms of matmul (folded,
+per-batch parallel, broadcast operands).
 """
 import os
 
@@ -97,8 +98,8 @@ def test_matmul_transposed_views(path, torch, rng):
     assert_close(slm.ops.matmul(q, kt), ref)
 
 
-# (trans_a, trans_b, M, N, K): GEMV (M <= 16), transposed GEMV (N <= 16), blocked with
-# several K blocks, several row rounds (M > 768) and column rounds (N > 4096)
+# (M, N, K): GEMV (M <= 16), transposed GEMV (N <= 16), blocked with partial tiles and
+# several K blocks
 SGEMM_SHAPES = [(1, 1, 1), (1, 300, 70), (5, 33, 300), (16, 40, 20), (40, 3, 50), (300, 16, 17),
                 (20, 1, 9), (31, 45, 300), (97, 130, 61), (800, 20, 12), (18, 4100, 9)]
 
@@ -130,6 +131,25 @@ def test_sgemm_contract(path, rng, M, N, K):
                     ref = ref + beta * C0
                 assert_close(C, ref, what=f"sgemm ta={ta} tb={tb} alpha={alpha} beta={beta}")
                 assert np.array_equal(big[:, N:], outside), "sgemm wrote outside C"
+
+
+@pytest.mark.parametrize("ta,tb,M,N", [(0, 1, 200, 40), (1, 0, 20, 2100)])
+def test_sgemm_several_rounds(path, rng, ta, tb, M, N):
+    """With K = 4200 the packed A and B blocks are capped at 96 rows and (on one thread)
+    1024 columns: M = 200 takes three row rounds, N = 2100 three column rounds, each
+    with 17 K blocks and beta accumulating into C."""
+    K = 4200
+    A = _f32(rng, K, M) if ta else _f32(rng, M, K)
+    B = _f32(rng, N, K) if tb else _f32(rng, K, N)
+    C = _f32(rng, M, N)
+    ref = 0.5 * C.astype(np.float64) + _op(A.astype(np.float64), ta) @ _op(B.astype(np.float64), tb)
+    n = slm.get_num_threads()
+    try:
+        slm.set_num_threads(1)
+        slm._C._sgemm(ta, tb, A, B, 1.0, 0.5, C)
+    finally:
+        slm.set_num_threads(n)
+    assert_close(C, ref)
 
 
 @pytest.mark.parametrize("M,N,K", [(3, 40, 20), (60, 70, 300), (50, 5, 30)])

@@ -41,9 +41,7 @@
 #define NR (2 * VW)
 #define KC 256          /* inner block: A micro-panel MR*KC and B micro-panel KC*NR floats */
 #define MC (MR * 16)    /* rows of a task's A block (L2) */
-#define MO (MC * 8)     /* rows of A packed per round */
 #define NSUB (NR * 16)  /* columns of a task */
-#define NC (NSUB * 16)  /* columns of B packed per round */
 #define GEMV_MAX_M 16   /* at most this many rows: stream B once (GEMV) */
 #define GEMV_MB 4       /* rows of X per GEMV pass */
 
@@ -231,48 +229,89 @@ static void micro_kernel(int64_t kc, const float *restrict pa, const float *rest
     }
 }
 
-static size_t blocked_scratch(const slm_gemm_args *g) {
-    int64_t kc = min64(g->K, KC), nc = min64(round_up(g->N, NR), NC), mo = min64(round_up(g->M, MR), MO);
-    return slm_arena_need((size_t)(kc * nc) * sizeof(float)) + slm_arena_need((size_t)(mo * kc) * sizeof(float));
+/* Rounds of the blocked GEMM: B is packed for NCr columns and all of K, A for MOr rows
+ * and all of K, then every task (MC rows x NSUB columns) runs the whole K loop. So a
+ * round has two barriers (after packing, after computing) whatever K is: when a thread
+ * is descheduled (a loaded machine, more threads than cores) the others wait at few
+ * places, and the dynamically handed-out tasks route work around the slow one. */
+typedef struct {
+    int64_t ncr, mor; /* columns and rows per round (multiples of NSUB / MC, or all) */
+} blocking;
+
+#define PACK_B_BYTES (8 << 20) /* packed B per round: shared by all threads, in L3 */
+#define PACK_A_BYTES (2 << 20) /* packed A per round */
+
+/* n split into rounds of at most cap (a multiple of unit), all of about equal size */
+static int64_t even_rounds(int64_t n, int64_t cap, int64_t unit) {
+    int64_t rounds = (n + cap - 1) / cap;
+    return round_up((n + rounds - 1) / rounds, unit);
+}
+
+static blocking choose_blocking(const slm_gemm_args *g, int nt) {
+    int64_t kb = g->K * (int64_t)sizeof(float);
+    blocking b;
+    int64_t cap = PACK_A_BYTES / kb / MC * MC;
+    b.mor = g->M <= cap ? round_up(g->M, MR) : even_rounds(g->M, cap < MC ? MC : cap, MC);
+    /* enough column blocks for about 4 tasks per thread */
+    int64_t n_mb = (min64(b.mor, g->M) + MC - 1) / MC;
+    int64_t want = NSUB * ((4 * (int64_t)nt + n_mb - 1) / n_mb);
+    cap = PACK_B_BYTES / kb / NSUB * NSUB;
+    if (cap < want) cap = want;
+    b.ncr = g->N <= cap ? round_up(g->N, NR) : even_rounds(g->N, cap, NSUB);
+    return b;
+}
+
+static size_t blocked_scratch(const slm_gemm_args *g, int nt) {
+    blocking b = choose_blocking(g, nt);
+    return slm_arena_need((size_t)(g->K * b.ncr) * sizeof(float)) +
+           slm_arena_need((size_t)(g->K * b.mor) * sizeof(float));
 }
 
 static slm_status gemm_blocked(const slm_gemm_args *g, int nt, void *scratch) {
     const int64_t M = g->M, N = g->N, K = g->K;
-    int64_t kcmax = min64(K, KC), ncmax = min64(round_up(N, NR), NC);
+    const blocking bl = choose_blocking(g, nt);
+    /* packed B: per K block (offset pc*ncp), NR-column panels of kc rows; A likewise */
     float *pb = (float *)scratch;
-    float *pa = (float *)((char *)scratch + slm_arena_need((size_t)(kcmax * ncmax) * sizeof(float)));
+    float *pa = (float *)((char *)scratch + slm_arena_need((size_t)(K * bl.ncr) * sizeof(float)));
+    const int64_t npc = (K + KC - 1) / KC;
     int stop = 0;
 #pragma omp parallel num_threads(nt) if (nt > 1)
-    for (int64_t jc = 0; jc < N; jc += NC) {
-        int64_t nc = min64(NC, N - jc), nb_panels = (nc + NR - 1) / NR;
-        for (int64_t pc = 0; pc < K; pc += KC) {
-            int64_t kc = min64(KC, K - pc);
-            int first = pc == 0;
-#pragma omp for schedule(static)
-            for (int64_t p = 0; p < nb_panels; p++)
-                pack_b(pb + p * NR * kc, &g->B, jc + p * NR, min64(NR, nc - p * NR), pc, kc);
-            for (int64_t ic = 0; ic < M; ic += MO) {
-                int64_t mo = min64(MO, M - ic), na_panels = (mo + MR - 1) / MR;
-#pragma omp for schedule(static)
-                for (int64_t q = 0; q < na_panels; q++)
-                    pack_a(pa + q * MR * kc, g, ic + q * MR, min64(MR, mo - q * MR), pc, kc);
-                int64_t n_mb = (mo + MC - 1) / MC, n_nb = (nc + NSUB - 1) / NSUB;
+    for (int64_t jc = 0; jc < N; jc += bl.ncr) {
+        const int64_t nc = min64(bl.ncr, N - jc), nb_panels = (nc + NR - 1) / NR, ncp = nb_panels * NR;
+        for (int64_t ic = 0; ic < M; ic += bl.mor) {
+            const int64_t mo = min64(bl.mor, M - ic), na_panels = (mo + MR - 1) / MR, mop = na_panels * MR;
+            /* one loop packs B (first row round of a column round only) and A */
+            const int64_t nbj = ic == 0 ? nb_panels * npc : 0, naj = na_panels * npc;
+#pragma omp for schedule(dynamic, 4)
+            for (int64_t t = 0; t < nbj + naj; t++) {
+                if (t < nbj) {
+                    int64_t p = t % nb_panels, pc = (t / nb_panels) * KC, kc = min64(KC, K - pc);
+                    pack_b(pb + pc * ncp + p * NR * kc, &g->B, jc + p * NR, min64(NR, nc - p * NR), pc, kc);
+                } else {
+                    int64_t u = t - nbj, q = u % na_panels, pc = (u / na_panels) * KC, kc = min64(KC, K - pc);
+                    pack_a(pa + pc * mop + q * MR * kc, g, ic + q * MR, min64(MR, mo - q * MR), pc, kc);
+                }
+            }
+            const int64_t n_mb = (mo + MC - 1) / MC, n_nb = (nc + NSUB - 1) / NSUB;
 #pragma omp for schedule(dynamic, 1)
-                for (int64_t t = 0; t < n_mb * n_nb; t++) {
-                    if (__atomic_load_n(&stop, __ATOMIC_RELAXED)) continue;
-                    if (slm_interrupted()) {
-                        __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-                        continue;
-                    }
-                    int64_t i_lo = (t / n_nb) * MC, i_hi = min64(mo, i_lo + MC);
-                    int64_t j_lo = (t % n_nb) * NSUB, j_hi = min64(nc, j_lo + NSUB);
+            for (int64_t t = 0; t < n_mb * n_nb; t++) {
+                if (__atomic_load_n(&stop, __ATOMIC_RELAXED)) continue;
+                if (slm_interrupted()) {
+                    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+                    continue;
+                }
+                int64_t i_lo = (t / n_nb) * MC, i_hi = min64(mo, i_lo + MC);
+                int64_t j_lo = (t % n_nb) * NSUB, j_hi = min64(nc, j_lo + NSUB);
+                for (int64_t pc = 0; pc < K; pc += KC) {
+                    const int64_t kc = min64(KC, K - pc);
+                    const float *pak = pa + pc * mop, *pbk = pb + pc * ncp;
                     for (int64_t j = j_lo; j < j_hi; j += NR) {
-                        const float *bp = pb + (j / NR) * NR * kc;
+                        const float *bp = pbk + (j / NR) * NR * kc;
                         const float *bias = g->bias ? g->bias + jc + j : NULL;
                         for (int64_t i = i_lo; i < i_hi; i += MR)
-                            micro_kernel(kc, pa + (i / MR) * MR * kc, bp, g->C + (ic + i) * g->ldc + jc + j,
+                            micro_kernel(kc, pak + (i / MR) * MR * kc, bp, g->C + (ic + i) * g->ldc + jc + j,
                                          g->ldc, (int)min64(MR, mo - i), (int)min64(NR, nc - j), g->alpha,
-                                         g->beta, bias, first);
+                                         g->beta, bias, pc == 0);
                     }
                 }
             }
@@ -616,11 +655,11 @@ static slm_status gemm_gemv(const slm_gemm_args *g, int mode, int nt, float *X) 
 /* ======================================================================================
  * entry points
  * ====================================================================================== */
-size_t SLM_SIMD_FN(slm_gemm_scratch)(const slm_gemm_args *g) {
+size_t SLM_SIMD_FN(slm_gemm_scratch)(const slm_gemm_args *g, int nthreads) {
     int mode = gemv_mode(g);
     if (mode == 1) return slm_arena_need((size_t)((g->M + 1) * g->K) * sizeof(float));
     if (mode == 2) return slm_arena_need((size_t)(g->N * g->K) * sizeof(float));
-    return blocked_scratch(g);
+    return blocked_scratch(g, nthreads);
 }
 
 slm_status SLM_SIMD_FN(slm_gemm)(const slm_gemm_args *g, int nthreads, void *scratch) {
