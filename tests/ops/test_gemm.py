@@ -3,7 +3,7 @@
 Shapes are chosen to reach each algorithm of the SIMD path: the GEMV (up to 16 rows,
 and its transposed form for up to 16 columns), the blocked GEMM with partial tiles,
 several K blocks (K > 256), several row and column rounds (packed A and B are capped
-at 2 and 8 MB, so a large K splits M and N), and the batched forms of matmul (folded,
+at 2 and 4 MB, so a large K splits M and N), and the batched forms of matmul (folded,
 per-batch parallel, broadcast operands).
 """
 import os

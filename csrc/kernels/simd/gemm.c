@@ -238,7 +238,7 @@ typedef struct {
     int64_t ncr, mor; /* columns and rows per round (multiples of NSUB / MC, or all) */
 } blocking;
 
-#define PACK_B_BYTES (8 << 20) /* packed B per round: shared by all threads, in L3 */
+#define PACK_B_BYTES (4 << 20) /* packed B per round: shared by all threads, in L3 */
 #define PACK_A_BYTES (2 << 20) /* packed A per round */
 
 /* n split into rounds of at most cap (a multiple of unit), all of about equal size */
