@@ -66,7 +66,7 @@ def test_concurrent_calls_equal_sequential():
 def _long_call():
     """A call that takes about a second or more on any path."""
     if hasattr(slm.ops, "linear"):
-        x = np.ones((1500, 1500), np.float32)
+        x = np.ones((1100, 1100), np.float32)
         return lambda: slm.ops.linear(x, x)
     pytest.skip("no long-running op available yet")
 
