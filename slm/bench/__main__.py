@@ -47,15 +47,16 @@ def run_kernels(threads=None, quick=False, filt=None, json_path=None, out=sys.st
             rows.append({"name": w.name, "shape": w.shape, "error": r.error})
             return
         t = r.slm_ms / 1e3
-        if w.bound == "memory":
+        if w.bound in ("memory", "cache"):
             rate = w.bytes / t / 1e9
-            rate_s, share = f"{rate:.1f} GB/s", rate / m.read_gbs
+            rate_s, share = f"{rate:.1f} GB/s", (rate / m.read_gbs if w.bound == "memory" else None)
         else:
             rate = w.flops / t / 1e9
             rate_s, share = f"{rate:.1f} GFLOP/s", rate / m.peak_gflops
         ratio = r.ratio("torch")
         print(f"{w.name:<46} {w.shape:<34} {r.slm_ms:>9.3f} {_fmt(r.peers_ms.get('torch'), '9.3f'):>9} "
-              f"{_fmt(ratio):>7} {rate_s:>14} {share:>6.0%} {r.slm_cold_ms:>8.2f}", file=out, flush=True)
+              f"{_fmt(ratio):>7} {rate_s:>14} {('cache' if share is None else format(share, '.0%')):>6} "
+              f"{r.slm_cold_ms:>8.2f}", file=out, flush=True)
         rows.append({"name": w.name, "shape": w.shape, "slm_ms": r.slm_ms, "torch_ms": r.peers_ms.get("torch"),
                      "ratio_vs_torch": ratio, "rate": rate, "rate_unit": rate_s.split()[1], "share": share,
                      "bound": w.bound, "cold_ms": r.slm_cold_ms})

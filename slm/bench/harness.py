@@ -17,7 +17,9 @@ class Workload:
     setup: Callable[[], tuple]
     flops: float = 0.0
     bytes: float = 0.0
-    bound: str = "compute"  # "compute": share of peak FLOP/s; "memory": of read bandwidth
+    # "compute": share of peak FLOP/s; "memory": of DRAM read bandwidth (inputs larger
+    # than the caches); "cache": inputs that stay in cache, rate shown without a share
+    bound: str = "compute"
 
 
 @dataclass

@@ -94,7 +94,7 @@ def sdpa_w(name, B, Hq, Hkv, L, S, D, causal):
             "torch": lambda: torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=causal,
                                                                              enable_gqa=gqa)}
 
-    bound = "memory" if L == 1 else "compute"
+    bound = "cache" if L == 1 else "compute"
     return Workload(f"sdpa ({name})", f"q({B},{Hq},{L},{D}) kv({Hkv},{S})" + (" causal" if causal else ""),
                     setup, flops, 4.0 * B * Hkv * S * D * 2, bound)
 
@@ -109,7 +109,8 @@ def eltwise_w(name, op, shape, **kw):
         tf = getattr(torch.nn.functional, op)
         return (lambda: getattr(ops, op)(x, **kw)), {"torch": lambda: tf(tx, **kw)}
 
-    return Workload(f"{op} ({name})", "x".join(map(str, shape)), setup, 0.0, 8.0 * n, "memory")
+    return Workload(f"{op} ({name})", "x".join(map(str, shape)), setup, 0.0, 8.0 * n,
+                    "memory" if 4.0 * n > 2 * L3_BYTES else "cache")
 
 
 def norm_w(name, op, shape):
@@ -134,7 +135,8 @@ def norm_w(name, op, shape):
         return (lambda: ops.rms_norm(x, (C,), w, 1e-6)), {
             "torch": lambda: torch.nn.functional.rms_norm(tx, (C,), tw, 1e-6)}
 
-    return Workload(f"{op} ({name})", "x".join(map(str, shape)), setup, 0.0, 8.0 * n, "memory")
+    return Workload(f"{op} ({name})", "x".join(map(str, shape)), setup, 0.0, 8.0 * n,
+                    "memory" if 4.0 * n > 2 * L3_BYTES else "cache")
 
 
 def lstm_w(name, T, N, I, H, layers):
