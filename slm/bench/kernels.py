@@ -110,7 +110,7 @@ def eltwise_w(name, op, shape, **kw):
         return (lambda: getattr(ops, op)(x, **kw)), {"torch": lambda: tf(tx, **kw)}
 
     return Workload(f"{op} ({name})", "x".join(map(str, shape)), setup, 0.0, 8.0 * n,
-                    "memory" if 4.0 * n > 2 * L3_BYTES else "cache")
+                    "memory" if 4.0 * n > L3_BYTES else "cache")
 
 
 def norm_w(name, op, shape):
@@ -136,7 +136,7 @@ def norm_w(name, op, shape):
             "torch": lambda: torch.nn.functional.rms_norm(tx, (C,), tw, 1e-6)}
 
     return Workload(f"{op} ({name})", "x".join(map(str, shape)), setup, 0.0, 8.0 * n,
-                    "memory" if 4.0 * n > 2 * L3_BYTES else "cache")
+                    "memory" if 4.0 * n > L3_BYTES else "cache")
 
 
 def lstm_w(name, T, N, I, H, layers):
