@@ -27,10 +27,12 @@ def _f32(rng, *shape):
     return rng.standard_normal(shape).astype(np.float32)
 
 
-# (leading dims of input, K, N): 1-D input, one row (GEMV), a few rows, tall-and-narrow
-# (transposed GEMV when there is no bias), blocked with odd sizes, several K blocks
-LINEAR_SHAPES = [((), 1, 1), ((1,), 896, 300), ((3,), 17, 5), ((2, 3), 33, 40), ((13,), 100, 9),
-                 ((40,), 70, 7), ((300,), 517, 259), ((5, 7), 300, 33), ((17,), 1, 65)]
+# (leading dims of input, K, N): 1-D input, one row (GEMV: short rows read one by one,
+# rows of >= 4 KB side by side), a few rows, tall-and-narrow (transposed GEMV when there
+# is no bias), blocked with odd sizes, several K blocks
+LINEAR_SHAPES = [((), 1, 1), ((1,), 896, 300), ((2,), 1100, 37), ((13,), 1030, 21), ((3,), 17, 5),
+                 ((2, 3), 33, 40), ((13,), 100, 9), ((40,), 70, 7), ((300,), 517, 259), ((5, 7), 300, 33),
+                 ((17,), 1, 65)]
 
 
 @pytest.mark.parametrize("lead,K,N", LINEAR_SHAPES)
@@ -220,8 +222,8 @@ def test_bf16_conversion_matches_torch(torch, rng):
     assert np.array_equal(out[m], ref[m])
 
 
-@pytest.mark.parametrize("lead,K,N", [((), 17, 5), ((1,), 896, 300), ((3,), 70, 33), ((13,), 40, 9),
-                                      ((2, 150), 300, 70), ((64,), 33, 1)])
+@pytest.mark.parametrize("lead,K,N", [((), 17, 5), ((1,), 896, 300), ((1,), 2100, 9), ((3,), 2050, 7),
+                                      ((3,), 70, 33), ((13,), 40, 9), ((2, 150), 300, 70), ((64,), 33, 1)])
 def test_linear_bf16_weight(path, torch, rng, lead, K, N):
     x, w, b = _f32(rng, *lead, K), _f32(rng, N, K), _f32(rng, N)
     wq = torch.from_numpy(w).to(torch.bfloat16).float().numpy()
