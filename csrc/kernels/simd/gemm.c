@@ -672,13 +672,15 @@ static void gemv_axpy_range(const gemv_args *a, int64_t j_lo, int64_t j_hi) {
 }
 
 static slm_status gemv_run(const gemv_args *a, int nt) {
-    /* split W's n (dot) or columns (axpy) into chunks, a few per thread; chunk edges on
-     * vector multiples so that only the last chunk has a tail */
+    /* split W's n (dot) or columns (axpy) into chunks, several per thread, handed out
+     * dynamically: a thread that starts late (woken late on a busy machine) finds the
+     * others have taken its share; chunk edges on vector multiples so that only the
+     * last chunk has a tail */
     int64_t unit = a->dot ? 4 : 4 * VW;
     int64_t nunits = (a->nw + unit - 1) / unit;
-    int64_t nchunks = nt > 1 ? min64(nunits, (int64_t)nt * 4) : 1;
+    int64_t nchunks = nt > 1 ? min64(nunits, (int64_t)nt * 8) : 1;
     int stop = 0;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nchunks > 1)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1 && nchunks > 1)
     for (int64_t c = 0; c < nchunks; c++) {
         if (__atomic_load_n(&stop, __ATOMIC_RELAXED)) continue;
         if (slm_interrupted()) {
@@ -742,8 +744,23 @@ static slm_status gemm_gemv(const slm_gemm_args *g, int mode, int nt, float *X) 
 /* ======================================================================================
  * entry points
  * ====================================================================================== */
+/* below these sizes a team of threads costs more than it saves (and on a busy machine
+ * waiting for a descheduled thread costs milliseconds): run on the calling thread */
+#define PAR_MIN_MNK (64 * 64 * 64)
+#define PAR_MIN_GEMV_BYTES (64 << 10)
+
+static int threads_for(const slm_gemm_args *g, int mode, int nt) {
+    if (nt <= 1) return 1;
+    if (mode) {
+        double wbytes = (double)g->K * (double)(mode == 1 ? g->N : g->M) * (g->B.bf16 ? 2 : 4);
+        return wbytes < PAR_MIN_GEMV_BYTES ? 1 : nt;
+    }
+    return (double)g->M * (double)g->N * (double)g->K < PAR_MIN_MNK ? 1 : nt;
+}
+
 size_t SLM_SIMD_FN(slm_gemm_scratch)(const slm_gemm_args *g, int nthreads) {
     int mode = gemv_mode(g);
+    nthreads = threads_for(g, mode, nthreads);
     if (mode == 1) return slm_arena_need((size_t)((g->M + 1) * g->K) * sizeof(float));
     if (mode == 2) return slm_arena_need((size_t)(g->N * g->K) * sizeof(float));
     return blocked_scratch(g, nthreads);
@@ -751,6 +768,7 @@ size_t SLM_SIMD_FN(slm_gemm_scratch)(const slm_gemm_args *g, int nthreads) {
 
 slm_status SLM_SIMD_FN(slm_gemm)(const slm_gemm_args *g, int nthreads, void *scratch) {
     int mode = gemv_mode(g);
+    nthreads = threads_for(g, mode, nthreads);
     if (mode) return gemm_gemv(g, mode, nthreads, (float *)scratch);
     return gemm_blocked(g, nthreads, scratch);
 }
