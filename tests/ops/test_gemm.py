@@ -135,11 +135,14 @@ def test_sgemm_contract(path, rng, M, N, K):
                 assert np.array_equal(big[:, N:], outside), "sgemm wrote outside C"
 
 
-@pytest.mark.parametrize("ta,tb,M,N", [(0, 1, 200, 40), (1, 0, 20, 2100)])
+@pytest.mark.parametrize("ta,tb,M,N", [(0, 1, 200, 40), (1, 0, 20, 2100), (1, 1, 100, 1100)])
 def test_sgemm_several_rounds(path, rng, ta, tb, M, N):
-    """With K = 4200 the packed A and B blocks are capped at 96 rows and (on one thread)
-    1024 columns: M = 200 takes three row rounds, N = 2100 three column rounds, each
+    """With K = 4200 the SIMD path caps its packed A and B blocks at 96 rows and (on one
+    thread) 1024 columns: M = 200 takes three row rounds, N = 2100 three column rounds,
+    100 x 1100 two of each (rows outer or columns outer, whichever repacks less), each
     with 17 K blocks and beta accumulating into C."""
+    if path in ("ref", "dnnl"):
+        pytest.skip("the rounds are the SIMD path's blocking")
     K = 4200
     A = _f32(rng, K, M) if ta else _f32(rng, M, K)
     B = _f32(rng, N, K) if tb else _f32(rng, K, N)
