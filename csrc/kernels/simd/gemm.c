@@ -3,23 +3,24 @@
  * Every linear layer, projection, im2col convolution and attention product of the
  * engine ends here. Two algorithms, chosen by shape:
  *
- * - Blocked GEMM (Goto/BLIS style) for more than GEMV_MAX_M rows. Per block of KC
- *   inner indices, B is packed once into NR-column micro-panels (KC x NR, shared by all
- *   threads; bf16 widened to float here; a linear weight, stored (N, K), is transposed
- *   in 8 x 8 tiles) and A into MR-row micro-panels; a
- *   register-tiled micro-kernel keeps an MR x NR tile of C in 2*MR vector registers
- *   (AVX2: 6 x 16 in 12 ymm; AVX-512: 14 x 32 in 28 zmm) and does 2*MR FMAs per
- *   k step against two vector loads of B and MR broadcasts of A. The work per round is
- *   a grid of (MC rows x NSUB columns) tasks handed out dynamically, so that it balances
- *   on any thread count; a task keeps its A block (MC x KC) in L2 and one B micro-panel
+ * - Blocked GEMM (Goto/BLIS style) for more than GEMV_MAX_M rows. B is packed into
+ *   NR-column micro-panels (KC deep; shared by all threads; bf16 widened to float here;
+ *   a linear weight, stored (N, K), is transposed in 8 x 8 tiles) and A into MR-row
+ *   micro-panels; a register-tiled micro-kernel keeps an MR x NR tile of C in 2*MR
+ *   vector registers (AVX2: 6 x 16 in 12 ymm; AVX-512: 14 x 32 in 28 zmm) and does
+ *   2*MR FMAs per k step against two vector loads of B and MR broadcasts of A. Work
+ *   goes in rounds (see gemm_blocked): pack, then a grid of tasks (up to MC rows x
+ *   NSUB columns, each over all of K) handed out dynamically, so that it balances on
+ *   any thread count; a task keeps its A block (MC x KC) in L2 and one B micro-panel
  *   (KC x NR) in L1.
  *
  * - GEMV for M <= GEMV_MAX_M (single-token decode, batch of a few frames): memory bound,
- *   so B is streamed exactly once, straight from the caller's layout, several rows (or a
- *   strip of columns) at a time with software prefetch, in parallel over N; bf16
- *   weights halve the bytes and are widened in registers. With N small and M large the
- *   same code runs on the transposed problem (C^T = op(B)^T op(A)^T), which the output
- *   strides express without copying.
+ *   so B is streamed exactly once, straight from the caller's layout (short rows one at
+ *   a time, long rows several side by side, a strip of columns for a (K, N) layout),
+ *   with software prefetch, in parallel over N; bf16 weights halve the bytes and are
+ *   widened in registers. With N small and M large the same code runs on the
+ *   transposed problem (C^T = op(B)^T op(A)^T), which the output strides express
+ *   without copying.
  *
  * Measured on Zen 3 (fp32 peak 101.8 GFLOP/s a core), same process as torch 2.13:
  * 512 x 896 x 4864 (Qwen2-0.5B FFN up, 512 tokens) 88-91% of peak on 1 thread, 86-88%
