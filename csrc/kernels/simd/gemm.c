@@ -3,26 +3,29 @@
  * Every linear layer, projection, im2col convolution and attention product of the
  * engine ends here. Two algorithms, chosen by shape:
  *
- * - Blocked GEMM (Goto/BLIS style) for more than GEMV_MAX_M rows. Per block of KC
- *   inner indices, B is packed once into NR-column micro-panels (KC x NR, shared by all
- *   threads; bf16 widened to float here; a linear weight, stored (N, K), is transposed
- *   in 8 x 8 tiles) and A into MR-row micro-panels; a
- *   register-tiled micro-kernel keeps an MR x NR tile of C in 2*MR vector registers
- *   (AVX2: 6 x 16 in 12 ymm; AVX-512: 14 x 32 in 28 zmm) and does 2*MR FMAs per
- *   k step against two vector loads of B and MR broadcasts of A. The work per round is
- *   a grid of (MC rows x NSUB columns) tasks handed out dynamically, so that it balances
- *   on any thread count; a task keeps its A block (MC x KC) in L2 and one B micro-panel
+ * - Blocked GEMM (Goto/BLIS style) for more than GEMV_MAX_M rows. B is packed into
+ *   NR-column micro-panels (KC deep; shared by all threads; bf16 widened to float here;
+ *   a linear weight, stored (N, K), is transposed in 8 x 8 tiles) and A into MR-row
+ *   micro-panels; a register-tiled micro-kernel keeps an MR x NR tile of C in 2*MR
+ *   vector registers (AVX2: 6 x 16 in 12 ymm; AVX-512: 14 x 32 in 28 zmm) and does
+ *   2*MR FMAs per k step against two vector loads of B and MR broadcasts of A. Work
+ *   goes in rounds (see gemm_blocked): pack, then a grid of tasks (up to MC rows x
+ *   NSUB columns, each over all of K) handed out dynamically, so that it balances on
+ *   any thread count; a task keeps its A block (MC x KC) in L2 and one B micro-panel
  *   (KC x NR) in L1.
  *
  * - GEMV for M <= GEMV_MAX_M (single-token decode, batch of a few frames): memory bound,
- *   so B is streamed exactly once, straight from the caller's layout, several rows (or a
- *   strip of columns) at a time with software prefetch, in parallel over N; bf16
- *   weights halve the bytes and are widened in registers. With N small and M large the
- *   same code runs on the transposed problem (C^T = op(B)^T op(A)^T), which the output
- *   strides express without copying.
+ *   so B is streamed exactly once, straight from the caller's layout (short rows one at
+ *   a time, long rows several side by side, a strip of columns for a (K, N) layout),
+ *   with software prefetch, in parallel over N; bf16 weights halve the bytes and are
+ *   widened in registers. With N small and M large the same code runs on the
+ *   transposed problem (C^T = op(B)^T op(A)^T), which the output strides express
+ *   without copying.
  *
- * Measured on one Zen 3 core (fp32 peak 101.8 GFLOP/s): 1024^3 at 88-90% of peak,
- * 512 x 896 x 4864 at ~87%; the GEMV reads DRAM as fast as a plain streaming read.
+ * Measured on Zen 3 (fp32 peak 101.8 GFLOP/s a core), same process as torch 2.13:
+ * 512 x 896 x 4864 (Qwen2-0.5B FFN up, 512 tokens) 88-91% of peak on 1 thread, 86-88%
+ * on 2; 1024^3 89%; the single-token GEMV reads W from DRAM at 100-140% of a plain
+ * streaming read (several streams), bf16 weights likewise in half the time.
  *
  * The K == 0 and empty cases are handled by the caller (csrc/kernels/gemm.c).
  */
@@ -41,7 +44,7 @@
 #define NR (2 * VW)
 #define KC 256          /* inner block: A micro-panel MR*KC and B micro-panel KC*NR floats */
 #define MC (MR * 16)    /* rows of a task's A block (L2) */
-#define NSUB (NR * 16)  /* columns of a task */
+#define NSUB (NR * 16)  /* columns of a task (at most) */
 #define GEMV_MAX_M 16   /* at most this many rows: stream B once (GEMV) */
 #define GEMV_MB 4       /* rows of X per GEMV pass */
 
@@ -274,14 +277,24 @@ static slm_status gemm_blocked(const slm_gemm_args *g, int nt, void *scratch) {
     float *pb = (float *)scratch;
     float *pa = (float *)((char *)scratch + slm_arena_need((size_t)(K * bl.ncr) * sizeof(float)));
     const int64_t npc = (K + KC - 1) / KC;
+    /* Round order: the operand packed in the outer loop is packed once; the other is
+     * packed again for every outer round. Repack the smaller total: rows outer costs
+     * (row rounds - 1) * N * K, columns outer (column rounds - 1) * M * K. */
+    const int64_t n_ic = (M + bl.mor - 1) / bl.mor, n_jc = (N + bl.ncr - 1) / bl.ncr;
+    const int rows_outer = (double)(n_ic - 1) * (double)N <= (double)(n_jc - 1) * (double)M;
+    const int64_t n_outer = rows_outer ? n_ic : n_jc, n_inner = rows_outer ? n_jc : n_ic;
     int stop = 0;
 #pragma omp parallel num_threads(nt) if (nt > 1)
-    for (int64_t jc = 0; jc < N; jc += bl.ncr) {
+    for (int64_t r = 0; r < n_outer * n_inner; r++) {
+        const int64_t ri = r % n_inner, ro = r / n_inner;
+        const int64_t ic = (rows_outer ? ro : ri) * bl.mor, jc = (rows_outer ? ri : ro) * bl.ncr;
         const int64_t nc = min64(bl.ncr, N - jc), nb_panels = (nc + NR - 1) / NR, ncp = nb_panels * NR;
-        for (int64_t ic = 0; ic < M; ic += bl.mor) {
+        {
             const int64_t mo = min64(bl.mor, M - ic), na_panels = (mo + MR - 1) / MR, mop = na_panels * MR;
-            /* one loop packs B (first row round of a column round only) and A */
-            const int64_t nbj = ic == 0 ? nb_panels * npc : 0, naj = na_panels * npc;
+            /* one loop packs what this round needs anew: the inner operand always, the
+             * outer one on the first inner round */
+            const int pack_b_now = rows_outer || ri == 0, pack_a_now = !rows_outer || ri == 0;
+            const int64_t nbj = pack_b_now ? nb_panels * npc : 0, naj = pack_a_now ? na_panels * npc : 0;
 #pragma omp for schedule(dynamic, 4)
             for (int64_t t = 0; t < nbj + naj; t++) {
                 if (t < nbj) {
@@ -292,7 +305,12 @@ static slm_status gemm_blocked(const slm_gemm_args *g, int nt, void *scratch) {
                     pack_a(pa + pc * mop + q * MR * kc, g, ic + q * MR, min64(MR, mo - q * MR), pc, kc);
                 }
             }
-            const int64_t n_mb = (mo + MC - 1) / MC, n_nb = (nc + NSUB - 1) / NSUB;
+            /* tasks: MC rows x nsub columns, nsub narrowed (to a multiple of NR) until
+             * there are about 4 tasks per thread, so that few rows still balance */
+            const int64_t n_mb = (mo + MC - 1) / MC, want_nb = (4 * (int64_t)nt + n_mb - 1) / n_mb;
+            int64_t nsub = round_up((nc + want_nb - 1) / want_nb, NR);
+            nsub = nsub > NSUB ? NSUB : nsub;
+            const int64_t n_nb = (nc + nsub - 1) / nsub;
 #pragma omp for schedule(dynamic, 1)
             for (int64_t t = 0; t < n_mb * n_nb; t++) {
                 if (__atomic_load_n(&stop, __ATOMIC_RELAXED)) continue;
@@ -301,7 +319,7 @@ static slm_status gemm_blocked(const slm_gemm_args *g, int nt, void *scratch) {
                     continue;
                 }
                 int64_t i_lo = (t / n_nb) * MC, i_hi = min64(mo, i_lo + MC);
-                int64_t j_lo = (t % n_nb) * NSUB, j_hi = min64(nc, j_lo + NSUB);
+                int64_t j_lo = (t % n_nb) * nsub, j_hi = min64(nc, j_lo + nsub);
                 for (int64_t pc = 0; pc < K; pc += KC) {
                     const int64_t kc = min64(KC, K - pc);
                     const float *pak = pa + pc * mop, *pbk = pb + pc * ncp;
@@ -353,10 +371,107 @@ SLM_INLINE void gemv_store(const gemv_args *a, int64_t m, int64_t n, float acc) 
     *y = r;
 }
 
-/* Prefetch W row n, PREFETCH_BYTES ahead of k, continuing into the same row of the
- * next group of R rows near the row's end: rows of a few KB are too short for the
- * hardware prefetcher to ramp up on its own. (x86 prefetches never fault, so running
- * past the last row is harmless.) */
+/* The dot layout (W row n = K contiguous values) is read one of two ways, measured on
+ * Zen 3 with W streamed from DRAM:
+ * - short rows (under ROWS_SIDE_BY_SIDE_BYTES): one row at a time, start to end, so the
+ *   GEMV is one sequential stream through W (its rows are usually contiguous) that the
+ *   hardware prefetcher follows, helped by a software prefetch a little ahead (which
+ *   runs on into the next row). Reading several short rows side by side lost 10-30%:
+ *   each row's stream ends before the prefetcher has ramped up.
+ * - long rows: R neighbouring rows side by side (dot_block), several streams in the same
+ *   DRAM pages, which beat a single stream by 20-50%.
+ * bf16 W: one vector load brings 2*VW weights as VW 32-bit lanes, each holding an even
+ * (low half) and an odd (high half) element; the shift and the mask turn them into two
+ * float vectors without any unpacking. X rows are stored to match (see split_x): per
+ * chunk of 2*VW values the VW even ones, then the VW odd ones; the tail (K % (2*VW))
+ * stays in order and takes the plain bf16 loads. */
+#define ROWS_SIDE_BY_SIDE_BYTES 4096
+#define SEQ_PF_F32 512   /* bytes ahead, tuned on Zen 3 */
+#define SEQ_PF_BF16 1024
+
+/* outputs (m0..m0+MB, n) for one row n of W, unrolled by U over k; even and odd bf16
+ * products go to separate accumulators (no chain of two FMAs per step) */
+SLM_INLINE void dot_row(const gemv_args *a, int bf, int64_t m0, int MB, int64_t n, int U) {
+    const int64_t K = a->K;
+    const float *X = a->X + m0 * K;
+    const float *wf = bf ? NULL : a->wf + n * a->ldw;
+    const uint16_t *wh = bf ? a->wh + n * a->ldw : NULL;
+    vf acc[GEMV_MB][4], acc2[GEMV_MB][4];
+#pragma GCC unroll 4
+    for (int m = 0; m < MB; m++)
+#pragma GCC unroll 4
+        for (int u = 0; u < U; u++) acc[m][u] = acc2[m][u] = vzero();
+    int64_t k = 0;
+    if (bf) {
+        const vf hi = vcast_f(vi_set1(-65536)); /* 0xffff0000 */
+        for (; k + U * 2 * VW <= K; k += U * 2 * VW) {
+#pragma GCC unroll 4
+            for (int u = 0; u < U; u++) {
+                int64_t ku = k + u * 2 * VW;
+                __builtin_prefetch((const char *)(wh + ku) + SEQ_PF_BF16, 0, 0);
+                vf raw = vload((const float *)(wh + ku));
+                vf we = vcast_f(vi_sll(vcast_i(raw), 16)), wo = vand(raw, hi);
+#pragma GCC unroll 4
+                for (int m = 0; m < MB; m++) {
+                    acc[m][u] = vfmadd(vload(X + m * K + ku), we, acc[m][u]);
+                    acc2[m][u] = vfmadd(vload(X + m * K + ku + VW), wo, acc2[m][u]);
+                }
+            }
+        }
+        for (; k + 2 * VW <= K; k += 2 * VW) {
+            vf raw = vload((const float *)(wh + k));
+            vf we = vcast_f(vi_sll(vcast_i(raw), 16)), wo = vand(raw, hi);
+#pragma GCC unroll 4
+            for (int m = 0; m < MB; m++) {
+                acc[m][0] = vfmadd(vload(X + m * K + k), we, acc[m][0]);
+                acc2[m][0] = vfmadd(vload(X + m * K + k + VW), wo, acc2[m][0]);
+            }
+        }
+    } else {
+        for (; k + U * VW <= K; k += U * VW) {
+#pragma GCC unroll 4
+            for (int u = 0; u < U; u++) {
+                __builtin_prefetch((const char *)(wf + k + u * VW) + SEQ_PF_F32, 0, 0);
+                vf w = vload(wf + k + u * VW);
+#pragma GCC unroll 4
+                for (int m = 0; m < MB; m++) acc[m][u] = vfmadd(vload(X + m * K + k + u * VW), w, acc[m][u]);
+            }
+        }
+    }
+    for (; k + VW <= K; k += VW) {
+        vf w = bf ? vload_bf16(wh + k) : vload(wf + k);
+#pragma GCC unroll 4
+        for (int m = 0; m < MB; m++) acc[m][0] = vfmadd(vload(X + m * K + k), w, acc[m][0]);
+    }
+    if (k < K) {
+        int t = (int)(K - k);
+        vf w = bf ? vload_bf16_n(wh + k, t) : vload_n(wf + k, t);
+#pragma GCC unroll 4
+        for (int m = 0; m < MB; m++) acc[m][0] = vfmadd(vload_n(X + m * K + k, t), w, acc[m][0]);
+    }
+#pragma GCC unroll 4
+    for (int m = 0; m < MB; m++) {
+        vf s = bf ? vadd(acc[m][0], acc2[m][0]) : acc[m][0];
+#pragma GCC unroll 4
+        for (int u = 1; u < U; u++) s = vadd(s, bf ? vadd(acc[m][u], acc2[m][u]) : acc[m][u]);
+        gemv_store(a, m0 + m, n, vreduce_add(s));
+    }
+}
+
+/* X row (K) in the order the bf16 loops of dot_row and dot_block read it */
+static void split_x(float *restrict dst, const float *restrict src, int64_t K) {
+    int64_t k = 0;
+    for (; k + 2 * VW <= K; k += 2 * VW)
+        for (int i = 0; i < VW; i++) {
+            dst[k + i] = src[k + 2 * i];
+            dst[k + VW + i] = src[k + 2 * i + 1];
+        }
+    for (; k < K; k++) dst[k] = src[k];
+}
+
+/* Prefetch for dot_block: W row n, PREFETCH_BYTES ahead of k, continuing into the
+ * row this stream reads next (n + R) near the row's end. x86 prefetches never fault, so
+ * running past the last row is harmless. */
 #define PREFETCH_BYTES 1024
 SLM_INLINE void prefetch_w(const gemv_args *a, int bf, int64_t n, int R, int64_t k) {
     int64_t off = k + (bf ? PREFETCH_BYTES / 2 : PREFETCH_BYTES / 4);
@@ -370,12 +485,7 @@ SLM_INLINE void prefetch_w(const gemv_args *a, int bf, int64_t n, int R, int64_t
         __builtin_prefetch(a->wf + n * a->ldw + off, 0, 0);
 }
 
-/* dot layout: outputs (m0..m0+MB, n0..n0+R).
- * bf16 W: one vector load brings 2*VW weights as VW 32-bit lanes, each holding an even
- * (low half) and an odd (high half) element; the shift and the mask turn them into two
- * float vectors without any unpacking. X rows are stored to match (see split_x): per
- * chunk of 2*VW values the VW even ones, then the VW odd ones; the tail (K % (2*VW))
- * stays in order and takes the plain bf16 loads. */
+/* outputs (m0..m0+MB, n0..n0+R): R rows of W side by side (long rows) */
 SLM_INLINE void dot_block(const gemv_args *a, int bf, int64_t m0, int MB, int64_t n0, int R) {
     const int64_t K = a->K;
     const float *X = a->X + m0 * K;
@@ -433,20 +543,15 @@ SLM_INLINE void dot_block(const gemv_args *a, int bf, int64_t m0, int MB, int64_
         for (int q = 0; q < R; q++) gemv_store(a, m0 + m, n0 + q, vreduce_add(acc[m][q]));
 }
 
-/* X row (K) in the order dot_block's bf16 loop reads it */
-static void split_x(float *restrict dst, const float *restrict src, int64_t K) {
-    int64_t k = 0;
-    for (; k + 2 * VW <= K; k += 2 * VW)
-        for (int i = 0; i < VW; i++) {
-            dst[k + i] = src[k + 2 * i];
-            dst[k + VW + i] = src[k + 2 * i + 1];
-        }
-    for (; k < K; k++) dst[k] = src[k];
-}
-
-/* rows [n_lo, n_hi) of W against X rows [m0, m0+MB): 4 (MB <= 2) or 2 rows of W at once */
+/* rows [n_lo, n_hi) of W against X rows [m0, m0+MB). Short rows: one at a time,
+ * unrolled to 4-8 accumulators; long rows: 4 (MB <= 2) or 2 side by side. */
 SLM_INLINE void dot_rows(const gemv_args *a, int bf, int64_t m0, int MB, int64_t n_lo, int64_t n_hi) {
     int64_t n = n_lo;
+    if (a->K * (bf ? 2 : 4) < ROWS_SIDE_BY_SIDE_BYTES) {
+        const int U = MB == 1 ? 4 : MB == 2 ? (bf ? 2 : 4) : bf ? 1 : 2;
+        for (; n < n_hi; n++) dot_row(a, bf, m0, MB, n, U);
+        return;
+    }
     if (MB <= 2) {
         for (; n + 4 <= n_hi; n += 4) dot_block(a, bf, m0, MB, n, 4);
     } else {
@@ -585,13 +690,15 @@ static void gemv_axpy_range(const gemv_args *a, int64_t j_lo, int64_t j_hi) {
 }
 
 static slm_status gemv_run(const gemv_args *a, int nt) {
-    /* split W's n (dot) or columns (axpy) into chunks, a few per thread; chunk edges on
-     * vector multiples so that only the last chunk has a tail */
+    /* split W's n (dot) or columns (axpy) into chunks, several per thread, handed out
+     * dynamically: a thread that starts late (woken late on a busy machine) finds the
+     * others have taken its share; chunk edges on vector multiples so that only the
+     * last chunk has a tail */
     int64_t unit = a->dot ? 4 : 4 * VW;
     int64_t nunits = (a->nw + unit - 1) / unit;
-    int64_t nchunks = nt > 1 ? min64(nunits, (int64_t)nt * 4) : 1;
+    int64_t nchunks = nt > 1 ? min64(nunits, (int64_t)nt * 8) : 1;
     int stop = 0;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && nchunks > 1)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1 && nchunks > 1)
     for (int64_t c = 0; c < nchunks; c++) {
         if (__atomic_load_n(&stop, __ATOMIC_RELAXED)) continue;
         if (slm_interrupted()) {
@@ -655,8 +762,23 @@ static slm_status gemm_gemv(const slm_gemm_args *g, int mode, int nt, float *X) 
 /* ======================================================================================
  * entry points
  * ====================================================================================== */
+/* below these sizes a team of threads costs more than it saves (and on a busy machine
+ * waiting for a descheduled thread costs milliseconds): run on the calling thread */
+#define PAR_MIN_MNK (64 * 64 * 64)
+#define PAR_MIN_GEMV_BYTES (64 << 10)
+
+static int threads_for(const slm_gemm_args *g, int mode, int nt) {
+    if (nt <= 1) return 1;
+    if (mode) {
+        double wbytes = (double)g->K * (double)(mode == 1 ? g->N : g->M) * (g->B.bf16 ? 2 : 4);
+        return wbytes < PAR_MIN_GEMV_BYTES ? 1 : nt;
+    }
+    return (double)g->M * (double)g->N * (double)g->K < PAR_MIN_MNK ? 1 : nt;
+}
+
 size_t SLM_SIMD_FN(slm_gemm_scratch)(const slm_gemm_args *g, int nthreads) {
     int mode = gemv_mode(g);
+    nthreads = threads_for(g, mode, nthreads);
     if (mode == 1) return slm_arena_need((size_t)((g->M + 1) * g->K) * sizeof(float));
     if (mode == 2) return slm_arena_need((size_t)(g->N * g->K) * sizeof(float));
     return blocked_scratch(g, nthreads);
@@ -664,6 +786,7 @@ size_t SLM_SIMD_FN(slm_gemm_scratch)(const slm_gemm_args *g, int nthreads) {
 
 slm_status SLM_SIMD_FN(slm_gemm)(const slm_gemm_args *g, int nthreads, void *scratch) {
     int mode = gemv_mode(g);
+    nthreads = threads_for(g, mode, nthreads);
     if (mode) return gemm_gemv(g, mode, nthreads, (float *)scratch);
     return gemm_blocked(g, nthreads, scratch);
 }
