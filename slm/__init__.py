@@ -4,8 +4,17 @@ The heavy math lives in the C extension ``slm._C``; this package exposes it on N
 arrays. Start with :func:`slm.backend_info` to see which kernel paths this machine uses,
 and :mod:`slm.ops` for the kernels with ``torch.nn.functional``'s names.
 """
-from . import _C
-from ._C import BackendError
+import os as _os
+
+# GNU OpenMP (slm's kernels and Debian's oneDNN) spin-waits at barriers by default; when
+# another process holds a core, a 2-thread call then stalls for a scheduler slice
+# (measured: an 0.3 ms GEMV took 8 ms). Passive waiting costs nothing measurable on a
+# quiet machine. Set OMP_WAIT_POLICY yourself to override; it is read when the OpenMP
+# runtime loads, i.e. at the first import of slm (or of another OpenMP user).
+_os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+from . import _C  # noqa: E402
+from ._C import BackendError  # noqa: E402
 from ._backend import BackendInfo, backend_info, get_backend, set_backend
 from ._threads import get_num_threads, set_num_threads
 from . import ops

@@ -22,17 +22,26 @@ float SLM_SIMD_FN(slm_probe_fma)(int64_t iters) {
     return vreduce_add(s);
 }
 
-/* sum of n floats with four independent accumulators (streams at read bandwidth) */
+/* sum of n floats read as four streams side by side (four distant parts of the buffer
+ * at once): one core reaches more of the memory bandwidth with several streams in
+ * flight, as fast GEMV kernels do (one sequential stream reads ~30% less here) */
 float SLM_SIMD_FN(slm_probe_read)(const float *x, int64_t n) {
     vf s0 = vzero(), s1 = vzero(), s2 = vzero(), s3 = vzero();
-    int64_t i = 0;
-    for (; i + 4 * VW <= n; i += 4 * VW) {
-        s0 = vadd(s0, vload(x + i));
-        s1 = vadd(s1, vload(x + i + VW));
-        s2 = vadd(s2, vload(x + i + 2 * VW));
-        s3 = vadd(s3, vload(x + i + 3 * VW));
+    vf s4 = vzero(), s5 = vzero(), s6 = vzero(), s7 = vzero();
+    int64_t q = (n / 4) / (2 * VW) * (2 * VW);
+    const float *a = x, *b = x + q, *c = x + 2 * q, *d = x + 3 * q;
+    for (int64_t i = 0; i < q; i += 2 * VW) {
+        s0 = vadd(s0, vload(a + i));
+        s1 = vadd(s1, vload(a + i + VW));
+        s2 = vadd(s2, vload(b + i));
+        s3 = vadd(s3, vload(b + i + VW));
+        s4 = vadd(s4, vload(c + i));
+        s5 = vadd(s5, vload(c + i + VW));
+        s6 = vadd(s6, vload(d + i));
+        s7 = vadd(s7, vload(d + i + VW));
     }
-    float r = vreduce_add(vadd(vadd(s0, s1), vadd(s2, s3)));
-    for (; i < n; i++) r += x[i];
+    vf s = vadd(vadd(vadd(s0, s1), vadd(s2, s3)), vadd(vadd(s4, s5), vadd(s6, s7)));
+    float r = vreduce_add(s);
+    for (int64_t i = 4 * q; i < n; i++) r += x[i];
     return r;
 }
