@@ -251,10 +251,14 @@ slm_status slm_conv_transpose1d_f32(float *out, const float *inp, const float *w
     case SLM_PATH_DNNL: return slm_conv_transpose1d_dnnl(out, inp, w, b, &g);
 #endif
 #ifdef SLM_BUILD_AVX512
-    case SLM_PATH_AVX512: return slm_conv_transpose1d_avx512(out, inp, w, b, &g);
+    case SLM_PATH_AVX512:
+        if (slm_convt1d_use_gemm(&g)) return slm_conv_transpose1d_gemm(out, inp, w, b, &g);
+        return slm_conv_transpose1d_avx512(out, inp, w, b, &g);
 #endif
 #ifdef SLM_BUILD_AVX2
-    case SLM_PATH_AVX2: return slm_conv_transpose1d_avx2(out, inp, w, b, &g);
+    case SLM_PATH_AVX2:
+        if (slm_convt1d_use_gemm(&g)) return slm_conv_transpose1d_gemm(out, inp, w, b, &g);
+        return slm_conv_transpose1d_avx2(out, inp, w, b, &g);
 #endif
     default: return slm_conv_transpose1d_ref(out, inp, w, b, &g);
     }

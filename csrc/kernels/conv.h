@@ -38,6 +38,15 @@ slm_status slm_conv1d_avx512(float *out, const float *inp, const float *w, const
 slm_status slm_conv_transpose1d_avx512(float *out, const float *inp, const float *w, const float *b,
                                        const slm_convt1d_geom *g);
 
+/* conv_transpose1d as GEMM + col2im (conv_gemm.c), for short inputs on the SIMD paths */
+slm_status slm_conv_transpose1d_gemm(float *out, const float *inp, const float *w, const float *b,
+                                     const slm_convt1d_geom *g);
+/* true where the GEMM form beats the polyphase kernel: short inputs whose column
+ * buffer stays small (measured on EnCodec/HiFi-GAN upsamplers, docs/benchmarks.md) */
+static inline int slm_convt1d_use_gemm(const slm_convt1d_geom *g) {
+    return g->L <= 256 && (g->Cout / g->groups) * g->K * g->L <= (4 << 20) && g->Cin / g->groups >= 16;
+}
+
 slm_status slm_conv1d_dnnl(float *out, const float *inp, const float *w, const float *b,
                            const slm_conv1d_geom *g);
 slm_status slm_conv_transpose1d_dnnl(float *out, const float *inp, const float *w, const float *b,

@@ -146,6 +146,12 @@ CONVT_CASES = [
     (1, 40, 8, 30, 10, 5, 2, 0, 1, 1),      # EnCodec-style k=2*stride
     (2, 4, 3, 300, 3, 1, 1, 0, 1, 1),       # long
     (1, 4, 4, 9, 3, 2, 4, 0, 2, 1),         # padding eats most of the output
+    # short inputs with >= 16 input channels a group take the GEMM + col2im form on the
+    # SIMD paths (conv_gemm.c); the long ones keep the polyphase kernel
+    (2, 64, 32, 75, 16, 8, 4, 0, 1, 1),     # EnCodec-style upsampler, short
+    (1, 48, 12, 33, 5, 3, 7, 2, 3, 3),      # GEMM form: groups, dilation, big padding
+    (1, 32, 16, 1, 4, 2, 1, 1, 1, 2),       # GEMM form: L=1
+    (1, 32, 16, 300, 4, 2, 1, 0, 1, 1),     # polyphase kernel at a realistic width
 ]
 
 
