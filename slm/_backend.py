@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from . import _C
 
@@ -31,6 +32,7 @@ class BackendInfo:
     num_threads: int = 1
     dnnl_version: str = ""
     sndfile_version: str = ""
+    family_ops: ClassVar[dict] = _FAMILY_OPS        # family -> the ops it covers
 
     def reason(self, family: str) -> str:
         """Why ``family`` uses the path it uses."""
@@ -74,8 +76,6 @@ def backend_info() -> BackendInfo:
                        forced=raw["forced"], num_threads=raw["num_threads"],
                        dnnl_version=raw["dnnl_version"], sndfile_version=raw["sndfile_version"])
 
-
-BackendInfo.family_ops = _FAMILY_OPS
 
 
 def set_backend(name: str) -> None:
