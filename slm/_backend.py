@@ -16,6 +16,7 @@ _FAMILY_OPS = {
     "rnn": "lstm",
     "vq": "nearest_codeword",
     "embed": "embedding",
+    "dsp": "fft, stft, istft, mel front ends, resample, f0, griffin_lim",
 }
 
 

@@ -6,11 +6,24 @@ machine can run (ref, avx2, avx512, dnnl), forcing it with slm.set_backend and r
 skip list of a run says what was not exercised.
 """
 import os
+import pathlib
+import sys
+import wave
 
 import numpy as np
 import pytest
 
 import slm
+
+# torchaudio is a reference for the DSP tests. No torchaudio release matches torch 2.13,
+# so the test set-up installs torchaudio 2.9.1 with --no-deps. Its compiled extension is
+# built against torch 2.9 and cannot load here; the parts the tests compare against
+# (functional.resample, compliance.kaldi, transforms, functional.griffinlim) are plain
+# PyTorch code that does not use it, so the extension is marked absent before any import.
+sys.modules.setdefault("torchaudio.lib._torchaudio", None)
+
+DATA = pathlib.Path(__file__).parent / "data"
+SPEECH = DATA / "speech"  # made by tests/data/make_fixtures.sh; texts in transcripts.tsv
 
 ALL_PATHS = ("ref", "avx2", "avx512", "dnnl")
 FAST = os.environ.get("SLM_TEST_FAST") == "1"  # smaller sweeps (sanitizer runs)
@@ -62,6 +75,28 @@ def torch():
     t = pytest.importorskip("torch")
     t.set_num_threads(max(1, slm.get_num_threads()))
     return t
+
+
+@pytest.fixture(scope="session")
+def torchaudio(torch):
+    return pytest.importorskip("torchaudio")
+
+
+@pytest.fixture(scope="session")
+def librosa():
+    return pytest.importorskip("librosa")
+
+
+def load_speech(name):
+    """A committed 16-bit PCM speech fixture as (float32 samples in [-1, 1), rate),
+    read with the standard library's wave module (independent of slm.audio)."""
+    with wave.open(str(SPEECH / name), "rb") as w:
+        assert w.getsampwidth() == 2, f"{name}: not 16-bit PCM"
+        raw = w.readframes(w.getnframes())
+        x = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+        if w.getnchannels() > 1:
+            x = x.reshape(-1, w.getnchannels()).T
+        return x, w.getframerate()
 
 
 @pytest.fixture

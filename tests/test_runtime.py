@@ -32,7 +32,7 @@ def test_backend_info_is_consistent():
     assert info.available["ref"] and info.built["ref"]
     for p, ok in info.available.items():
         assert not ok or info.built[p], f"{p} available but not built"
-    assert set(info.families) == {"gemm", "conv", "norm", "act", "attn", "rnn", "vq", "embed"}
+    assert set(info.families) == {"gemm", "conv", "norm", "act", "attn", "rnn", "vq", "embed", "dsp"}
     for fam, used in info.families.items():
         assert info.available[used], f"{fam} uses {used}, which cannot run here"
         assert used in info.implements[fam]

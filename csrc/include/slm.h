@@ -73,6 +73,7 @@ typedef enum {
     SLM_FAMILY_RNN,        /* lstm */
     SLM_FAMILY_VQ,         /* nearest-codeword search */
     SLM_FAMILY_EMBED,      /* embedding */
+    SLM_FAMILY_DSP,        /* fft, stft/istft, mel front ends, resample, f0, griffin_lim */
     SLM_FAMILY_COUNT_
 } slm_family;
 
@@ -135,5 +136,8 @@ void slm_bf16_to_f32(float *out, const uint16_t *inp, int64_t n);
 #include "slm/ops_attn.h"
 #include "slm/ops_rnn_vq.h"
 #include "slm/ops_embed.h"
+#include "slm/dsp.h"
+#include "slm/f0.h"
+#include "slm/audio.h"
 
 #endif /* SLM_H */

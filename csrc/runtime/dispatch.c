@@ -80,7 +80,7 @@ const char *slm_cpu_features(void) {
 /* ---- paths ---- */
 static const char *const path_names_[SLM_PATH_COUNT_] = {"ref", "avx2", "avx512", "dnnl", "auto"};
 static const char *const family_names_[SLM_FAMILY_COUNT_] = {
-    "gemm", "conv", "norm", "act", "attn", "rnn", "vq", "embed"};
+    "gemm", "conv", "norm", "act", "attn", "rnn", "vq", "embed", "dsp"};
 
 const char *slm_path_name(slm_path p) {
     return (p >= 0 && p < SLM_PATH_COUNT_) ? path_names_[p] : NULL;
@@ -142,6 +142,7 @@ static const unsigned char implements_[SLM_FAMILY_COUNT_][4] = {
     /* rnn   */ {1, 1, 1, 0},
     /* vq    */ {1, 1, 1, 0},
     /* embed */ {1, 0, 0, 0},
+    /* dsp   */ {1, 1, 1, 0},
 };
 
 int slm_family_implements(slm_family f, slm_path p) {
@@ -160,6 +161,7 @@ static const slm_path auto_order_[SLM_FAMILY_COUNT_][4] = {
     /* rnn   */ {SLM_PATH_AVX512, SLM_PATH_AVX2, SLM_PATH_REF, SLM_PATH_REF},
     /* vq    */ {SLM_PATH_AVX512, SLM_PATH_AVX2, SLM_PATH_REF, SLM_PATH_REF},
     /* embed */ {SLM_PATH_REF, SLM_PATH_REF, SLM_PATH_REF, SLM_PATH_REF},
+    /* dsp   */ {SLM_PATH_AVX512, SLM_PATH_AVX2, SLM_PATH_REF, SLM_PATH_REF},
 };
 
 static int forced_ = -1; /* -1: not initialised from the environment yet */

@@ -1,0 +1,1 @@
+"""Audio files and signals: load/save/stream through libsndfile, resampling, the Audio value."""
