@@ -20,6 +20,9 @@ class Workload:
     # "compute": share of peak FLOP/s; "memory": of DRAM read bandwidth (inputs larger
     # than the caches); "cache": inputs that stay in cache, rate shown without a share
     bound: str = "compute"
+    # seconds of audio one call processes (feature front ends, decoders, resamplers):
+    # the report then shows throughput as seconds of audio per second
+    audio_s: float = 0.0
 
 
 @dataclass
