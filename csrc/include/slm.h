@@ -137,6 +137,7 @@ void slm_bf16_to_f32(float *out, const uint16_t *inp, int64_t n);
 #include "slm/ops_rnn_vq.h"
 #include "slm/ops_embed.h"
 #include "slm/dsp.h"
+#include "slm/features.h"
 #include "slm/f0.h"
 #include "slm/audio.h"
 

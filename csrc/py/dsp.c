@@ -1,4 +1,4 @@
-/* dsp.c: glue for FFT, STFT/iSTFT, windows, mel filterbanks, feature front ends, resampling, Griffin-Lim. */
+/* dsp.c: glue for FFT, STFT/iSTFT, windows, Griffin-Lim. */
 #include "glue.h"
 
 #include "../runtime/runtime.h"

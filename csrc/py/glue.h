@@ -81,6 +81,7 @@ extern PyMethodDef slm_py_rnn_vq_methods[];
 extern PyMethodDef slm_py_embed_methods[];
 extern PyMethodDef slm_py_bench_methods[];
 extern PyMethodDef slm_py_dsp_methods[];
+extern PyMethodDef slm_py_features_methods[];
 extern PyMethodDef slm_py_f0_methods[];
 extern PyMethodDef slm_py_audio_methods[];
 

@@ -1,4 +1,4 @@
-/* audio.h: public C API of audio file I/O through libsndfile (see slm.h for conventions). */
+/* audio.h: public C API of audio file I/O through libsndfile and resampling (see slm.h for conventions). */
 #ifndef SLM_AUDIO_H
 #define SLM_AUDIO_H
 

@@ -1,4 +1,4 @@
-/* dsp.h: public C API of FFT, STFT/iSTFT, windows, mel filterbanks, feature front ends, resampling, Griffin-Lim (see slm.h for conventions). */
+/* dsp.h: public C API of FFT, STFT/iSTFT, windows, Griffin-Lim (see slm.h for conventions). */
 #ifndef SLM_DSP_H
 #define SLM_DSP_H
 

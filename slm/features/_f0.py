@@ -1,0 +1,2 @@
+"""F0 (pitch) tracking with a voicing decision."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""mel filterbanks and scales."""
+__all__ = []

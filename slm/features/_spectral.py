@@ -1,0 +1,2 @@
+"""FFT, windows, STFT/iSTFT, Griffin-Lim."""
+__all__ = []
