@@ -1,4 +1,8 @@
-"""python -m slm.bench [kernels] [--threads N] [--quick] [--filter TEXT] [--json FILE]"""
+"""python -m slm.bench [kernels|features] [--threads N] [--quick] [--filter TEXT] [--json FILE]
+
+kernels: the engine's kernels at real model shapes against PyTorch.
+features: audio decode, resampling, STFT and the feature front ends against torchaudio,
+librosa and the reference packages, as seconds of audio processed per second."""
 from __future__ import annotations
 
 import argparse
@@ -71,15 +75,60 @@ def run_kernels(threads=None, quick=False, filt=None, json_path=None, out=sys.st
     return rows
 
 
+def run_features(threads=None, quick=False, filt=None, json_path=None, out=sys.stdout):
+    from . import features
+    threads = threads or slm.get_num_threads()
+    slm.set_num_threads(threads)
+    try:
+        import torch
+        torch.set_num_threads(threads)
+    except ImportError:
+        pass
+    info = slm.backend_info()
+    print(f"slm {slm.__version__} features benchmark; {threads} thread(s); backend: {info.forced}", file=out)
+    print(f"peers: {features.peer_versions()}", file=out)
+    print("(librosa and soundfile run on one thread whatever --threads says; torch-based peers use "
+          "--threads)", file=out)
+    wl = features.workloads(quick=quick)
+    if filt:
+        wl = [w for w in wl if filt.lower() in w.name.lower()]
+    hdr = f"{'workload':<40} {'input':<30} {'slm ms':>9} {'audio s/s':>10}  peers: ms (slm speed-up)"
+    print(hdr, file=out)
+    print("-" * (len(hdr) + 30), file=out)
+    rows = []
+
+    def show(r):
+        w = r.workload
+        if r.error:
+            print(f"{w.name:<40} {w.shape:<30} skipped: {r.error}", file=out, flush=True)
+            rows.append({"name": w.name, "shape": w.shape, "error": r.error})
+            return
+        rate = w.audio_s / (r.slm_ms / 1e3) if w.audio_s else None
+        peers = "  ".join(f"{k} {v:.3f} ({_fmt(r.ratio(k))}x)" for k, v in r.peers_ms.items())
+        print(f"{w.name:<40} {w.shape:<30} {r.slm_ms:>9.3f} {_fmt(rate, '10.0f'):>10}  {peers}",
+              file=out, flush=True)
+        rows.append({"name": w.name, "shape": w.shape, "slm_ms": r.slm_ms, "audio_s_per_s": rate,
+                     "peers_ms": r.peers_ms, "ratios": {k: r.ratio(k) for k in r.peers_ms},
+                     "cold_ms": r.slm_cold_ms})
+
+    run_workloads(wl, repeats=3 if quick else 7, min_time=0.02 if quick else 0.1, progress=show)
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump({"threads": threads, "backend": str(info), "peers": features.peer_versions(),
+                       "rows": rows}, f, indent=1)
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m slm.bench", description=__doc__)
-    ap.add_argument("suite", nargs="?", default="kernels", choices=["kernels"])
+    ap.add_argument("suite", nargs="?", default="kernels", choices=["kernels", "features"])
     ap.add_argument("--threads", type=int, default=None, help="threads for slm and torch (default: slm's)")
     ap.add_argument("--quick", action="store_true", help="a few workloads, few repeats")
     ap.add_argument("--filter", default=None, help="only workloads whose name contains this")
     ap.add_argument("--json", default=None, help="also write the results here")
     a = ap.parse_args(argv)
-    run_kernels(a.threads, a.quick, a.filter, a.json)
+    run = {"kernels": run_kernels, "features": run_features}[a.suite]
+    run(a.threads, a.quick, a.filter, a.json)
 
 
 if __name__ == "__main__":
