@@ -119,11 +119,12 @@ def _nbytes(dtype, numel):
 
 
 def _run_pickle(unpickler, path):
-    from ._common import UnsafePickleError
     try:
         return unpickler.load()
-    except (CheckpointError, UnsafePickleError):
-        raise
+    except CheckpointError as e:  # UnsafePickleError too; name the file if not yet
+        if path in str(e):
+            raise
+        raise type(e)(f"{path}: {e}") from None
     except RecursionError:
         raise CheckpointError(f"{path}: pickle is nested too deeply") from None
     except MemoryError:
@@ -220,7 +221,7 @@ def _load_zip(path, mmap, upcast, extra_globals):
             else:
                 data = _read_member(zf, info, path, size * 1100 + 4096)
                 stor.where[key] = (np.frombuffer(bytearray(data), np.uint8), 0, len(data))
-    return to_plain(obj, stor.tensor)
+    return _plain(obj, stor, path)
 
 
 def _load_legacy(path, mmap, upcast, extra_globals):
@@ -283,7 +284,16 @@ def _load_legacy(path, mmap, upcast, extra_globals):
     missing = [k for k, r in refs.items() if r.root is None and k not in stor.where]
     if missing:
         raise CheckpointError(f"{path}: storages {missing[:5]} have no data")
-    return to_plain(obj, stor.tensor)
+    return _plain(obj, stor, path)
+
+
+def _plain(obj, stor, path):
+    try:
+        return to_plain(obj, stor.tensor)
+    except CheckpointError as e:
+        if path in str(e):
+            raise
+        raise type(e)(f"{path}: {e}") from None
 
 
 def load_torch(path, map_location=None, mmap=True, upcast=True, extra_globals=None):
