@@ -33,7 +33,6 @@ __all__ = ["load_torch", "is_torch_zip", "is_torch_legacy"]
 
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001
-# b'\x80\x02\x8a\x0a' + the magic's 10 bytes: how every protocol-2 legacy file starts
 _LEGACY_MAGIC = MAGIC_NUMBER.to_bytes(10, "little")
 
 
@@ -42,9 +41,15 @@ def is_torch_zip(path):
 
 
 def is_torch_legacy(path):
+    """True when the file starts with a pickle of the legacy magic number (any protocol)."""
     with open(path, "rb") as f:
-        head = f.read(32)
-    return head[:1] == b"\x80" and _LEGACY_MAGIC in head
+        head = f.read(64)
+    if _LEGACY_MAGIC in head:  # protocols 2-5 store the number's bytes as they are
+        return True
+    try:  # protocols 0 and 1 spell it as text
+        return RestrictedUnpickler(io.BytesIO(head), path).load() == MAGIC_NUMBER
+    except Exception:
+        return False
 
 
 class _Storages:

@@ -333,3 +333,16 @@ def test_not_a_checkpoint(tmp_path):
                              + b"." + _pkl(_i(999))).getvalue())
     with pytest.raises(CheckpointError, match="protocol version"):
         sio.load_torch(p)
+
+
+@pytest.mark.parametrize("proto", [1, 2, 4, 5])
+def test_pickle_protocols(tmp_path, torch, fmt, proto):
+    # torch.save(pickle_protocol=...) changes how containers, bytes and objects are spelled
+    obj = {"w": torch.randn(3, 2).t(), "ns": argparse.Namespace(a=1, b=(2, 3)), "s": {1, 2},
+           "fs": frozenset([3]), "b": b"xx", "np": np.arange(3), "od": collections.OrderedDict(z=1)}
+    p = tmp_path / "p.pt"
+    torch.save(obj, p, pickle_protocol=proto, _use_new_zipfile_serialization=(fmt == "zip"))
+    ours = sio.load_torch(p)
+    assert np.array_equal(ours["w"], obj["w"].numpy()) and ours["ns"] == {"a": 1, "b": (2, 3)}
+    assert ours["s"] == {1, 2} and ours["fs"] == frozenset([3]) and ours["b"] == b"xx"
+    assert np.array_equal(ours["np"], np.arange(3)) and ours["od"] == {"z": 1}
