@@ -211,21 +211,31 @@ def _load_zip(path, mmap, upcast, extra_globals):
 
         up = RestrictedUnpickler(io.BytesIO(data_pkl), path, persistent, extra_globals)
         obj = _run_pickle(up, path)
-        # where each storage's bytes are: the mapping when stored, else a copy
-        for key, info in members.items():
-            if buf is not None and info.compress_type == zipfile.ZIP_STORED:
-                hdr = bytes(buf[info.header_offset:info.header_offset + 30])
+        # where each storage's bytes are: stored members are views of the mapping (mmap)
+        # or read straight into their own buffer; compressed ones are inflated
+        with open(path, "rb") as f:
+            for key, info in members.items():
+                if info.compress_type != zipfile.ZIP_STORED:
+                    data = _read_member(zf, info, path, size * 1100 + 4096)
+                    stor.where[key] = (np.frombuffer(bytearray(data), np.uint8), 0, len(data))
+                    continue
+                f.seek(info.header_offset)
+                hdr = f.read(30)
                 if len(hdr) < 30 or hdr[:4] != b"PK\x03\x04":
                     raise CheckpointError(f"{path}: bad local header for {info.filename}")
                 n, m = struct.unpack("<HH", hdr[26:30])
                 start = info.header_offset + 30 + n + m
-                if start + info.file_size > size:
+                if start + info.file_size > size or info.compress_size != info.file_size:
                     raise CheckpointError(f"{path}: record {info.filename} runs past the end "
                                           "of the file (truncated?)")
-                stor.where[key] = (buf, start, info.file_size)
-            else:
-                data = _read_member(zf, info, path, size * 1100 + 4096)
-                stor.where[key] = (np.frombuffer(bytearray(data), np.uint8), 0, len(data))
+                if buf is not None:
+                    stor.where[key] = (buf, start, info.file_size)
+                else:
+                    own = np.empty(info.file_size, np.uint8)
+                    f.seek(start)
+                    if f.readinto(memoryview(own)) != info.file_size:
+                        raise CheckpointError(f"{path}: record {info.filename} is truncated")
+                    stor.where[key] = (own, 0, info.file_size)
     return _plain(obj, stor, path)
 
 
