@@ -197,3 +197,24 @@ def test_extra_globals_opt_in():
     up = _unpickler.RestrictedUnpickler(io.BytesIO(data), "<t>",
                                         extra_globals={"mypkg.enums.Mode": str})
     assert up.load() == "fast"
+
+
+@pytest.mark.parametrize("proto", [2, 4, 5])
+def test_numpy_values_rebuilt_from_bytes(proto):
+    import numpy as np
+    rec = np.array([(1, 2.0), (3, 4.5)], dtype=[("a", ">i4"), ("b", "<f8")])
+    objs = [rec, np.arange(6, dtype=">i4").reshape(2, 3).T, np.float16(2.5), np.int8(-3),
+            np.bool_(True), np.zeros((0, 2), np.complex64)]
+    got = _unpickler.to_plain(_load(pickle.dumps(objs, protocol=proto)), None)
+    for a, b in zip(got, objs):
+        assert type(a) is type(b) and a.dtype == b.dtype and np.array_equal(a, b)
+    assert got[1].flags.writeable  # a new array, not a view of the pickle's bytes
+
+
+def test_nested_too_deeply(tmp_path):
+    n = 20000
+    data = b"\x80\x02" + b"]" * n + b"a" * (n - 1) + b"."
+    with zipfile.ZipFile(tmp_path / "deep.pt", "w") as z:
+        z.writestr("archive/data.pkl", data)
+    with pytest.raises(CheckpointError, match="nested too deeply"):
+        sio.load_torch(tmp_path / "deep.pt")
