@@ -31,13 +31,14 @@ def checkpoint_kind(path):
         raise FileNotFoundError(f"{path}: no such file or folder")
     with open(path, "rb") as f:
         head = f.read(9)
+    # safetensors: an 8-byte length, then a JSON object. Byte 8 of a torch zip is its
+    # first member's compression method (0), of a legacy file a byte of the magic number.
+    if len(head) == 9 and head[8:9] == b"{":
+        return "safetensors"
     if is_torch_zip(path):
         return "torch-zip"
     if is_torch_legacy(path):
         return "torch-legacy"
-    # safetensors: an 8-byte length, then a JSON object
-    if len(head) == 9 and head[8:9] == b"{":
-        return "safetensors"
     raise CheckpointError(f"{path}: not a known checkpoint (safetensors, torch.save zip or "
                           "legacy, or a Hugging Face folder)")
 

@@ -37,6 +37,15 @@ _LEGACY_MAGIC = MAGIC_NUMBER.to_bytes(10, "little")
 
 
 def is_torch_zip(path):
+    """True for a zip archive. A file that starts with a local file header is one; the
+    end-of-archive scan of zipfile.is_zipfile is asked only otherwise, and never for a
+    file that looks like safetensors (random tensor bytes can contain the signature)."""
+    with open(path, "rb") as f:
+        head = f.read(9)
+    if head[:4] == b"PK\x03\x04":
+        return True
+    if head[8:9] == b"{":
+        return False
     return zipfile.is_zipfile(path)
 
 

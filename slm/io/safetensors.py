@@ -79,8 +79,9 @@ def read_header(path):
         header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates(path))
     except CheckpointError:
         raise
-    except (UnicodeDecodeError, ValueError) as e:
-        raise CheckpointError(f"{path}: safetensors header is not valid JSON ({e})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise CheckpointError(f"{path}: safetensors header is not valid JSON "
+                              f"({type(e).__name__}: {e})") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{path}: safetensors header is a JSON {type(header).__name__}, "
                               "not an object")
@@ -266,7 +267,9 @@ def save_safetensors(path, tensors, metadata=None, dtypes=None):
         else:
             raise ValueError(f"save_safetensors: dtypes[{name!r}] = {want!r}; choose from "
                              "BF16, F8_E4M3, F8_E5M2")
-        items.append((name, st, np.ascontiguousarray(a)))
+        if not a.flags.c_contiguous:  # (np.ascontiguousarray would make 0-d arrays 1-d)
+            a = a.copy(order="C")
+        items.append((name, st, a))
     items.sort(key=lambda t: (-t[2].dtype.itemsize, t[0]))
     header, pos = {}, 0
     if metadata is not None:

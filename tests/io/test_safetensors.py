@@ -92,13 +92,15 @@ def test_writer_read_by_safetensors(tmp_path, torch):
     tensors["nc"] = np.arange(12, dtype=np.float32).reshape(3, 4).T  # non-contiguous input
     tensors["be"] = np.arange(5, dtype=">i4")  # big-endian input is stored little-endian
     tensors["c64"] = (rng.standard_normal(3) + 1j).astype(np.complex64)
+    tensors["scalar"] = np.float64(2.5)  # shape ()
+    tensors["empty"] = np.zeros((0, 3), np.float32)
     path = tmp_path / "w.safetensors"
     tensors_c = dict(tensors)
     del tensors_c["c64"]  # safetensors.numpy reads C64, compare through slm only
     sio.save_safetensors(path, tensors, metadata={"a": "b"})
     ref = st_numpy.load_file(str(path))
     for k, v in tensors_c.items():
-        assert np.array_equal(ref[k], v) and ref[k].shape == v.shape, k
+        assert np.array_equal(ref[k], v) and ref[k].shape == np.shape(v), k
     from safetensors import safe_open
     with safe_open(str(path), "np") as f:
         assert f.metadata() == {"a": "b"}
