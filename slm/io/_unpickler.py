@@ -432,7 +432,7 @@ class RestrictedUnpickler(pickle.Unpickler):
     persistent(pid) (None: persistent ids are refused)."""
 
     def __init__(self, file, where, persistent=None, extra_globals=None):
-        super().__init__(file)
+        super().__init__(file, encoding="utf-8")  # torch.load's choice for Python 2 str
         self._where = where
         self._persistent = persistent
         self._extra = dict(extra_globals or {})

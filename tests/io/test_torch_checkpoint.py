@@ -123,15 +123,20 @@ def test_nested_containers_and_config(tmp_path, torch, fmt):
         "np": np.arange(6, dtype=np.int16).reshape(2, 3), "npf": np.float64(0.25),
         "npi": np.int64(7), "dtype": torch.float16, "big": 2**70, "neg": -3,
     }
+    attr = torch.arange(3.0)
+    attr.note = "tensor with a __dict__"  # pickled through _rebuild_from_type_v2
+    obj["attr"] = attr
+    pstate = torch.nn.Parameter(torch.ones(2))
+    pstate.tag = 1  # _rebuild_parameter_with_state
+    obj["pstate"] = pstate
     p = tmp_path / "n.pt"
     _save(torch, obj, p, fmt)
     ours = sio.load_torch(p)
     ref = torch.load(p, weights_only=False)
-    ref_param = ref.pop("param")
-    _same(ours["param"], ref_param, torch)
+    for k in ("param", "attr", "pstate"):
+        _same(ours.pop(k), ref.pop(k), torch, k)
     ref_np = {k: ref.pop(k) for k in ("np", "npf", "npi", "set")}
     ours_np = {k: ours.pop(k) for k in ("np", "npf", "npi", "set")}
-    ours.pop("param")
     _same(ours, ref, torch)
     assert np.array_equal(ours_np["np"], ref_np["np"]) and ours_np["np"].dtype == np.int16
     assert ours_np["npf"] == 0.25 and ours_np["npf"].dtype == np.float64
@@ -150,11 +155,16 @@ def test_omegaconf_dictconfig(tmp_path, torch, fmt):
                   "nested": {"x": [[1, 2], {"y": 3}]}, "missing": "???"},
         "task": {"labels": ["km"], "sample_rate": 16000, "normalize": False},
     })
-    obj = {"cfg": cfg, "model": {"w": torch.ones(2, 2)}, "list_cfg": omegaconf.ListConfig([1, 2])}
+    omegaconf.OmegaConf.set_struct(cfg, True)  # as fairseq does
+    # the shape of a fairseq checkpoint (checkpoint_utils.save_checkpoint)
+    obj = {"args": None, "cfg": cfg, "model": {"w": torch.ones(2, 2)},
+           "optimizer_history": [{"criterion_name": "HubertCriterion", "num_updates": 400000}],
+           "extra_state": {"epoch": 3, "metrics": {}}, "list_cfg": omegaconf.ListConfig([1, 2])}
     p = tmp_path / "fairseq.pt"
     _save(torch, obj, p, fmt)
     ours = sio.load_torch(p)
     assert ours["cfg"] == omegaconf.OmegaConf.to_container(cfg)
+    assert ours["args"] is None and ours["optimizer_history"][0]["num_updates"] == 400000
     assert type(ours["cfg"]) is dict and type(ours["cfg"]["model"]["lst"]) is list
     assert ours["list_cfg"] == [1, 2]
     assert np.array_equal(ours["model"]["w"], np.ones((2, 2), np.float32))
