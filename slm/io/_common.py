@@ -10,11 +10,21 @@ where the dtype allows; the mapping lives as long as any array refers to it.
 import mmap
 import os
 import pickle
+import reprlib
 
 import numpy as np
 
 __all__ = ["CheckpointError", "UnsafePickleError", "bf16_to_f32", "f8_to_f32",
-           "map_file"]
+           "map_file", "short"]
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 80, 80
+
+
+def short(x):
+    """A bounded repr for error messages: a hostile pickle can make a small object whose
+    full repr is terabytes (a list of a million references to one long string)."""
+    return _REPR.repr(x)
 
 
 class CheckpointError(ValueError):

@@ -32,7 +32,7 @@ import pickle
 
 import numpy as np
 
-from ._common import CheckpointError, UnsafePickleError
+from ._common import CheckpointError, UnsafePickleError, short
 
 __all__ = ["RestrictedUnpickler", "TensorRef", "StorageRef", "TORCH_DTYPES", "to_plain"]
 
@@ -154,7 +154,7 @@ def _int_tuple(x, what):
         x = (x,)
     if not isinstance(x, (tuple, list)) or not all(
             isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**62 for v in x):
-        raise CheckpointError(f"tensor {what} must be non-negative integers, got {x!r:.200}")
+        raise CheckpointError(f"tensor {what} must be non-negative integers, got {short(x)}")
     return tuple(x)
 
 
@@ -164,11 +164,11 @@ def _tensor(storage, offset, size, stride, dtype=None):
     if isinstance(dtype, _Marker) and dtype.info and dtype.info[0] == "dtype":
         dtype = dtype.info[1]
     elif dtype is not None:
-        raise CheckpointError(f"tensor dtype {dtype!r:.80} is not a torch dtype slm reads")
+        raise CheckpointError(f"tensor dtype {short(dtype)} is not a torch dtype slm reads")
     dtype = dtype or storage.dtype
     size, stride = _int_tuple(size, "size"), _int_tuple(stride, "stride")
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise CheckpointError(f"tensor storage offset must be a non-negative int, got {offset!r:.80}")
+        raise CheckpointError(f"tensor storage offset must be a non-negative int, got {short(offset)}")
     if len(size) != len(stride):
         raise CheckpointError(f"tensor size {size} and stride {stride} differ in length")
     numel = 1
@@ -216,10 +216,10 @@ def _rebuild_from_type_v2(func, new_type, args, state=None):
     if not (isinstance(func, _Callable) and func.fn in (_rebuild_tensor, _rebuild_tensor_v2,
                                                         _rebuild_tensor_v3,
                                                         _rebuild_parameter)):
-        raise UnsafePickleError(f"_rebuild_from_type_v2 with function {func!r:.80}")
+        raise UnsafePickleError(f"_rebuild_from_type_v2 with function {short(func)}")
     if not (isinstance(new_type, _Marker) and new_type.name in (
             "torch.Tensor", "torch.nn.parameter.Parameter")):
-        raise UnsafePickleError(f"tensor subclass {new_type!r:.80} is not allowed")
+        raise UnsafePickleError(f"tensor subclass {short(new_type)} is not allowed")
     if not isinstance(args, tuple):
         raise CheckpointError("_rebuild_from_type_v2 args must be a tuple")
     return func(*args)
@@ -228,7 +228,7 @@ def _rebuild_from_type_v2(func, new_type, args, state=None):
 def _codecs_encode(obj, encoding="utf-8"):
     # protocol 2 has no bytes opcode: bytes b are pickled as encode(b.decode('latin1'), 'latin1')
     if not isinstance(obj, str) or encoding not in ("latin1", "latin-1", "utf-8", "utf8"):
-        raise UnsafePickleError(f"_codecs.encode({type(obj).__name__}, {encoding!r:.40}) "
+        raise UnsafePickleError(f"_codecs.encode({type(obj).__name__}, {short(encoding)}) "
                                 "is not allowed")
     return obj.encode(encoding)
 
@@ -246,12 +246,31 @@ def _bytearray(*args):
     return bytearray(*args)
 
 
+def _str(*args):
+    # str(obj) of a container is its repr, which a small pickle can make enormous
+    if not args:
+        return ""
+    x = args[0]
+    if isinstance(x, (bytes, bytearray)):
+        return str(x, *args[1:])
+    if len(args) == 1 and (x is None or isinstance(x, (str, int, float, complex))):
+        return str(x)
+    raise UnsafePickleError(f"str() of a {type(x).__name__} is not allowed (its text can be "
+                            "far larger than the pickle)")
+
+
+def _plain_parts(args, what):
+    if not all(a is None or isinstance(a, (str, int)) for a in args):
+        raise CheckpointError(f"{what} parts must be strings or integers")
+    return [str(a) for a in args if a is not None]
+
+
 def _defaultdict(*args):
     return {}  # the factory is dropped: plain data
 
 
 def _device(*args):
-    return ":".join(str(a) for a in args if a is not None)
+    return ":".join(_plain_parts(args, "torch.device"))
 
 
 def _size(*args):
@@ -259,13 +278,13 @@ def _size(*args):
 
 
 def _path(*parts):
-    return "/".join(str(p) for p in parts)
+    return "/".join(_plain_parts(parts, "path"))
 
 
 def _reconstructor(cls, base, state=None):
     # protocol 0/1 spelling of object creation (copyreg._reconstructor)
     if not (isinstance(cls, type) and issubclass(cls, _Stub)):
-        raise UnsafePickleError(f"copyreg._reconstructor of {cls!r:.80} is not allowed")
+        raise UnsafePickleError(f"copyreg._reconstructor of {short(cls)} is not allowed")
     return cls()
 
 
@@ -278,7 +297,7 @@ class _DtypeStub(_Stub):
     def resolve(self):
         spec, align, copy = (tuple(self.args) + (False, True))[:3]
         if not isinstance(spec, str):
-            raise CheckpointError(f"numpy dtype spec {spec!r:.40} is not a string")
+            raise CheckpointError(f"numpy dtype spec {short(spec)} is not a string")
         d = np.dtype(spec, align=bool(align), copy=True)  # a fresh descriptor to set state on
         if d.hasobject:
             raise UnsafePickleError("numpy object arrays are not allowed (they hold pickles)")
@@ -316,7 +335,7 @@ def _as_dtype(d):
         return d.resolve()
     if isinstance(d, np.dtype) and not d.hasobject:
         return d
-    raise CheckpointError(f"expected a numpy dtype, got {d!r:.80}")
+    raise CheckpointError(f"expected a numpy dtype, got {short(d)}")
 
 
 class _ArrayStub(_Stub):
@@ -347,7 +366,7 @@ def _from_bytes(raw, dtype, shape, order):
 
 def _np_reconstruct(subtype, shape, dtype):
     if not (isinstance(subtype, _Marker) and subtype.name == "numpy.ndarray"):
-        raise UnsafePickleError(f"numpy _reconstruct of {subtype!r:.80} is not allowed")
+        raise UnsafePickleError(f"numpy _reconstruct of {short(subtype)} is not allowed")
     return _ArrayStub.__new__(_ArrayStub)
 
 
@@ -394,8 +413,10 @@ def _build_allowed():
     fn("torch.device", _device)
     a["collections.OrderedDict"] = ("value", collections.OrderedDict)
     fn("collections.defaultdict", _defaultdict)
-    for t in (dict, list, tuple, set, frozenset, int, float, bool, str, complex, slice, object):
+    # types whose call is linear in its arguments (str is wrapped: str(container) is a repr)
+    for t in (dict, list, tuple, set, frozenset, int, float, bool, complex, slice, object):
         a[f"builtins.{t.__name__}"] = ("value", t)
+    fn("builtins.str", _str)
     fn("builtins.bytes", _bytes)
     fn("builtins.bytearray", _bytearray)
     fn("_codecs.encode", _codecs_encode)
@@ -463,7 +484,7 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid):
         if self._persistent is None:
-            raise UnsafePickleError(f"{self._where}: unexpected persistent id {pid!r:.80}")
+            raise UnsafePickleError(f"{self._where}: unexpected persistent id {short(pid)}")
         return self._persistent(pid)
 
 
@@ -473,7 +494,7 @@ def storage_dtype(marker, where):
         return marker.info[1]
     if isinstance(marker, str) and marker.endswith("Storage") and marker in _STORAGE_CLASSES:
         return _STORAGE_CLASSES[marker]
-    raise CheckpointError(f"{where}: persistent id names storage type {marker!r:.80}, "
+    raise CheckpointError(f"{where}: persistent id names storage type {short(marker)}, "
                           "which slm does not read (quantized or unknown)")
 
 

@@ -25,7 +25,7 @@ import zipfile
 
 import numpy as np
 
-from ._common import CheckpointError, bf16_to_f32, f8_to_f32, map_file, view
+from ._common import CheckpointError, bf16_to_f32, f8_to_f32, map_file, short, view
 from ._unpickler import (TORCH_DTYPES, RestrictedUnpickler, StorageRef, TensorRef,
                          storage_dtype, to_plain)
 
@@ -116,15 +116,15 @@ class _Storages:
 
 def _pid_fields(pid, n, where):
     if not isinstance(pid, tuple) or len(pid) != n:
-        raise CheckpointError(f"{where}: malformed persistent id {pid!r:.100}")
+        raise CheckpointError(f"{where}: malformed persistent id {short(pid)}")
     kind = pid[0].decode("ascii") if isinstance(pid[0], bytes) else pid[0]
     if kind != "storage":
-        raise CheckpointError(f"{where}: persistent id of kind {kind!r:.40} is not supported "
+        raise CheckpointError(f"{where}: persistent id of kind {short(kind)} is not supported "
                               "(whole nn.Module pickles cannot be read without their code)")
     key = pid[2].decode("ascii") if isinstance(pid[2], bytes) else pid[2]
     numel = pid[4]
     if not isinstance(key, str) or not isinstance(numel, int) or numel < 0:
-        raise CheckpointError(f"{where}: malformed persistent id {pid!r:.100}")
+        raise CheckpointError(f"{where}: malformed persistent id {short(pid)}")
     return storage_dtype(pid[1], where), key, numel
 
 
@@ -192,7 +192,7 @@ def _load_zip(path, mmap, upcast, extra_globals):
         if prefix + "byteorder" in infos:
             order = _read_member(zf, infos[prefix + "byteorder"], path, 16).strip()
             if order not in (b"little", b"big"):
-                raise CheckpointError(f"{path}: unknown byteorder {order!r:.20}")
+                raise CheckpointError(f"{path}: unknown byteorder {short(order)}")
         data_pkl = _read_member(zf, infos[prefix + "data.pkl"], path, 4 * size + (1 << 20))
         # mmap: one read-only mapping of the whole file; else each storage is read
         # (decompressed if need be) into its own writable buffer
@@ -261,11 +261,11 @@ def _load_legacy(path, mmap, upcast, extra_globals):
         if view_md is None:
             return root
         if not (isinstance(view_md, tuple) and len(view_md) == 3):
-            raise CheckpointError(f"{path}: malformed storage view {view_md!r:.80}")
+            raise CheckpointError(f"{path}: malformed storage view {short(view_md)}")
         vkey, voff, vsize = view_md
         if not (isinstance(voff, int) and isinstance(vsize, int) and 0 <= voff
                 and 0 <= vsize and voff + vsize <= root.numel):
-            raise CheckpointError(f"{path}: storage view {view_md!r:.80} outside its storage")
+            raise CheckpointError(f"{path}: storage view {short(view_md)} outside its storage")
         if vkey not in refs:
             refs[vkey] = StorageRef(vkey, dtype, vsize, root=key, offset=voff)
         return refs[vkey]
@@ -277,7 +277,7 @@ def _load_legacy(path, mmap, upcast, extra_globals):
             raise CheckpointError(f"{path}: wrong magic number: not a legacy torch.save file")
         version = plain_load("protocol version")
         if version != PROTOCOL_VERSION:
-            raise CheckpointError(f"{path}: legacy protocol version {version!r:.20}, "
+            raise CheckpointError(f"{path}: legacy protocol version {short(version)}, "
                                   f"expected {PROTOCOL_VERSION}")
         sys_info = plain_load("sys_info")
         little = sys_info.get("little_endian", True) if isinstance(sys_info, dict) else True
@@ -290,7 +290,7 @@ def _load_legacy(path, mmap, upcast, extra_globals):
     stor = _Storages(path, not little, upcast)
     for key in keys:
         if key not in refs or refs[key].root is not None:
-            raise CheckpointError(f"{path}: data record for unknown storage {key!r:.40}")
+            raise CheckpointError(f"{path}: data record for unknown storage {short(key)}")
         ref = refs[key]
         if pos + 8 > size:
             raise CheckpointError(f"{path}: truncated before the data of storage {key!r}")

@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from ._common import CheckpointError, bf16_to_f32, f8_to_f32, map_file, view
+from ._common import CheckpointError, bf16_to_f32, f8_to_f32, map_file, short, view
 
 __all__ = ["load_safetensors", "safe_open", "save_safetensors", "SafeOpen"]
 
@@ -95,19 +95,19 @@ def read_header(path):
         where = f"{path}: tensor {name!r}"
         if not isinstance(e, dict) or set(e) - {"dtype", "shape", "data_offsets"} or len(e) != 3:
             raise CheckpointError(f"{where}: entry must have exactly dtype, shape and "
-                                  f"data_offsets, got {e!r:.200}")
+                                  f"data_offsets, got {short(e)}")
         dt, shape, offs = e["dtype"], e["shape"], e["data_offsets"]
         if dt not in _DTYPES:
-            raise CheckpointError(f"{where}: unknown or unsupported dtype {dt!r:.40} (slm reads "
+            raise CheckpointError(f"{where}: unknown or unsupported dtype {short(dt)} (slm reads "
                                   f"{', '.join(sorted(_DTYPES))})")
         if not isinstance(shape, list) or not all(
                 type(d) is int and 0 <= d < 2**62 for d in shape):
             raise CheckpointError(f"{where}: shape must be a list of non-negative integers, "
-                                  f"got {shape!r:.200}")
+                                  f"got {short(shape)}")
         if not (isinstance(offs, list) and len(offs) == 2 and all(type(o) is int for o in offs)
                 and 0 <= offs[0] <= offs[1]):
             raise CheckpointError(f"{where}: data_offsets must be [begin, end] with "
-                                  f"0 <= begin <= end, got {offs!r:.200}")
+                                  f"0 <= begin <= end, got {short(offs)}")
         if offs[1] > buflen:
             raise CheckpointError(f"{where}: data_offsets {offs} point past the end of the data "
                                   f"({buflen} bytes; file truncated?)")

@@ -218,3 +218,19 @@ def test_nested_too_deeply(tmp_path):
         z.writestr("archive/data.pkl", data)
     with pytest.raises(CheckpointError, match="nested too deeply"):
         sio.load_torch(tmp_path / "deep.pt")
+
+
+def test_amplification_refused():
+    # a list of 100000 references to one 10 kB string: 0.3 MB of pickle, 1 GB as text
+    big = b"X" + struct.pack("<I", 10000) + b"a" * 10000 + b"q\x00"
+    lst = b"](" + b"h\x00" * 100000 + b"e"
+    for fn in (("builtins", "str"), ("pathlib", "PosixPath"), ("torch", "device")):
+        data = _p2(_g(*fn), b"(", big, b"0", lst, b"tR")
+        with pytest.raises(CheckpointError):
+            _load(data)
+    # error messages show a bounded repr of hostile values
+    data = _p2(_g("torch._utils", "_rebuild_from_type_v2"), b"(", big, b"0", lst, b"NNNtR")
+    with pytest.raises(CheckpointError) as e:
+        _load(data)
+    assert len(str(e.value)) < 1000
+    assert _load(_p2(_g("builtins", "str"), b"(", _s("ok"), b"tR")) == "ok"
