@@ -318,6 +318,10 @@ def _plain(obj, stor, path):
         if path in str(e):
             raise
         raise type(e)(f"{path}: {e}") from None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
+        # numpy refusing a dtype or layout the pickle described
+        raise CheckpointError(f"{path}: malformed data in the pickle "
+                              f"({type(e).__name__}: {e})") from None
 
 
 def load_torch(path, map_location=None, mmap=True, upcast=True, extra_globals=None):
