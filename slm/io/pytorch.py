@@ -22,6 +22,7 @@ import io
 import os
 import struct
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -30,6 +31,10 @@ from ._unpickler import (TORCH_DTYPES, RestrictedUnpickler, StorageRef, TensorRe
                          storage_dtype, to_plain)
 
 __all__ = ["load_torch", "is_torch_zip", "is_torch_legacy"]
+
+# what zipfile raises on a damaged archive (bad names, CRC, inflate errors, encryption)
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
+               struct.error, NotImplementedError, RuntimeError, zlib.error)
 
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001
@@ -167,7 +172,7 @@ def _read_member(zf, info, path, limit):
                               f"{info.compress_type}, which torch never writes")
     try:
         return zf.read(info)
-    except (zipfile.BadZipFile, EOFError, OSError) as e:
+    except _ZIP_ERRORS as e:
         raise CheckpointError(f"{path}: zip member {info.filename} is corrupt ({e})") from None
 
 
@@ -175,7 +180,7 @@ def _load_zip(path, mmap, upcast, extra_globals):
     size = os.path.getsize(path)
     try:
         zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as e:
+    except _ZIP_ERRORS as e:
         raise CheckpointError(f"{path}: not a readable zip archive ({e})") from None
     with zf:
         infos = {i.filename: i for i in zf.infolist()}
