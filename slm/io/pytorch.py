@@ -285,6 +285,9 @@ def _load_legacy(path, mmap, upcast, extra_globals):
             raise CheckpointError(f"{path}: legacy protocol version {short(version)}, "
                                   f"expected {PROTOCOL_VERSION}")
         sys_info = plain_load("sys_info")
+        # torch writes legacy storage data little-endian even on big-endian machines
+        # (writeFileRaw swaps), so sys_info's little_endian only tells how very old
+        # versions wrote the element count in front of each storage
         little = sys_info.get("little_endian", True) if isinstance(sys_info, dict) else True
         obj = _run_pickle(RestrictedUnpickler(f, path, persistent, extra_globals), path)
         keys = plain_load("storage keys")
@@ -292,15 +295,17 @@ def _load_legacy(path, mmap, upcast, extra_globals):
             raise CheckpointError(f"{path}: storage key list is malformed")
         pos = f.tell()
     buf, _ = map_file(path, mmap)
-    stor = _Storages(path, not little, upcast)
+    stor = _Storages(path, False, upcast)
     for key in keys:
         if key not in refs or refs[key].root is not None:
             raise CheckpointError(f"{path}: data record for unknown storage {short(key)}")
         ref = refs[key]
         if pos + 8 > size:
             raise CheckpointError(f"{path}: truncated before the data of storage {key!r}")
-        count = int.from_bytes(bytes(buf[pos:pos + 8]), "little" if little else "big",
-                               signed=True)
+        head = bytes(buf[pos:pos + 8])
+        count = int.from_bytes(head, "little", signed=True)
+        if count != ref.numel and not little:
+            count = int.from_bytes(head, "big", signed=True)
         if count != ref.numel:
             raise CheckpointError(f"{path}: storage {key!r} holds {count} elements, the "
                                   f"pickle says {ref.numel}")
