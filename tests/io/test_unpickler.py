@@ -234,3 +234,41 @@ def test_amplification_refused():
         _load(data)
     assert len(str(e.value)) < 1000
     assert _load(_p2(_g("builtins", "str"), b"(", _s("ok"), b"tR")) == "ok"
+
+
+# A fairseq-era config: {"cfg": DictConfig, "args": None} pickled (protocol 2, as torch.save)
+# by omegaconf 2.0.6, the version fairseq pins, with set_struct(cfg, True). zlib + base64.
+_OMEGACONF_206 = (
+    "eNplleljE0UYxkPL1W1BK1awKlalsIVaaKHgSeTQoqVR12sV67LZTDJL98izR7XgSEHBKngjCt433n71v/OdSaZ0"
+    "a75kJpn5Pc887xzzHQIl0+4slUpevYEVXhyyhuvFUX2k5nuZbPgN4zA1D7Wa6Bg6g06BlabdRZOckGVuzc1crFoy"
+    "teqmzKAJmetHLJlqDzGwmuauEVhr2mtpbsLqTjbXZOjyHKea+0HmR45jSF0Dht1NQ+LqCeZlrVHdFTUrbmZ+HLkB"
+    "ehaU7Rk2h3UVexU164HbSLFe4AZ7NXXTLMm9DDcupPZ6JZfGwSxLHM/1OEOv58VBQHSipUaN1d08yFraN3HjHDZY"
+    "uFkJkkDLQF/F7qE+C1jIorapWyp51V4jg2i6Cf2KjS2XDuWQyf4mgVtN5c6J3JChf0lMUVxjqXEgmqtQw8BtlM7t"
+    "AneY/H9ZXo9wMw26U2DA5F0eOfCjhgQYuIt3V3jPAl/H+zklcDfv5WoZ91jYklf5Rt5pr5QmZim5QWlaJkQyYRxh"
+    "K5dF3SZgkjSXRRoS2E4K/Dp1q6Tu0NRhC/fyvgqXy5dsTsscMZVCylgNO7lczC6BUUmUnscEdheJOyVxjyaOW9ir"
+    "WNv44OQK8idZ9eboXuxTrPsE7tesBwQeLLL2SdZDmvWwhf2atUAog1BB3HDqcRK6GcoK+IjAAQ08KHCoCCxL4GEN"
+    "fNTCYxpIK86JKSsaUtkCTKj0jgg8rtN7QmCyiJuQuKMaN2Whsjy9J00qnPT1lMDT2pcl8EwRpIr7rAY9Z+F5hTjC"
+    "B1VBeV5lSYYX9KLdKgucxM0YbAV/UeAlDT8m8HIRbkv4tIa/YsHR8MkxIm5QOyaaderMzfKEOYE7x5IUxxXaFahq"
+    "tCdQK6KPSzTT6LqFxqLvzYQ9Zo6Pjg2P7hoeH5oe2DHQ6u4eHqPe9oE9oGWp26bu08F3an4IX2meEJjRmoFAWNT0"
+    "pWakNWMLzUXNfoJtOaXqN8Iij74Th4VVVpNwAZBerzzqy/9ConRTgUzr5gKzRd1E6r6qdV+zMKd1p0qd7euilsTN"
+    "OM9wUvFOCbyueULgjSLvpOSd1rx5C2c0b6L87xX5udo+L+mM38RZhXxT4C2NPCdwvog8K5Fva+SChXcWo5F3arlc"
+    "xrutfS6xmZvO4ILa5hcF3tPb/H2BD4rYCxL7ocZ+ZOHj5dv8E1PtU7UxU1xacs8Ffqqfm6PU1M/NpyR0WeAzLfq5"
+    "wJW2aOHVkNMNXG35uCR9fKF9fGnhK95XHB3TvYmvtbWLfNM0vlG5fSvwnc7te4EfCgucLEnwjxr8k4Wf1fzLlFuH"
+    "fCpC/JJXXYpNPl6pGzYD1jp+1xT8V4HfNPx3gT+K6V2T8D81/C8Lf7fNDU7N71fV0AVxE3rn/qnkI/8BKfx3ug=="
+)
+_OMEGACONF_206_PLAIN = {
+    "_name": None, "common": {"seed": 1, "fp16": True, "log_format": None},
+    "model": {"_name": "hubert", "label_rate": 50,
+              "conv_feature_layers": "[(512,10,5)] + [(512,3,2)] * 4",
+              "final_dim": "${model.encoder_embed_dim}", "encoder_embed_dim": 768,
+              "dropout": 0.1, "skip": "???"},
+    "task": {"labels": ["km"], "sample_rate": 16000}}
+
+
+def test_omegaconf_206_pickle_without_omegaconf():
+    import base64
+    import zlib
+    data = zlib.decompress(base64.b64decode(_OMEGACONF_206))
+    got = _unpickler.to_plain(_load(data), None)
+    assert got == {"cfg": _OMEGACONF_206_PLAIN, "args": None}
+    assert type(got["cfg"]["model"]) is dict
