@@ -85,7 +85,29 @@ struct slm_audio_file {
     const unsigned char *mem;
     sf_count_t mem_size, mem_pos;
     float *buf; /* (SLM_AUDIO_CHUNK, C) interleaved scratch */
+    int truncated;
 };
+
+/* libsndfile opens a RIFF/AIFF-style file whose data chunk runs past the end of the file
+ * without complaint and just reads less; its log then has a line "data : N (should be M)".
+ * N = 0 or 0xFFFFFFFF (and values just below) are the placeholders of writers that
+ * stream and never patch the header: those files are whole, not truncated. */
+static int log_says_truncated(SNDFILE *sf) {
+    char log[8192];
+    memset(log, 0, sizeof log);
+    sf_command(sf, SFC_GET_LOG_INFO, log, (int)sizeof log - 1);
+    for (const char *p = log; (p = strstr(p, "(should be")) != NULL; p++) {
+        const char *line = p;
+        while (line > log && line[-1] != '\n') line--;
+        if (strncmp(line, "data", 4) != 0) continue;
+        const char *colon = strchr(line, ':');
+        if (!colon || colon > p) continue;
+        unsigned long long claimed = strtoull(colon + 1, NULL, 10), actual = strtoull(p + 10, NULL, 10);
+        if (claimed == 0 || claimed >= 0xFFFFFF00ull) continue;
+        if (claimed > actual) return 1;
+    }
+    return 0;
+}
 
 /* ---- virtual I/O over the caller's bytes ---- */
 static sf_count_t vr_len(void *u) { return ((slm_audio_file *)u)->mem_size; }
@@ -125,6 +147,7 @@ static slm_status finish_open(slm_audio_file *f, const char *fn) {
         free(f);
         return st;
     }
+    f->truncated = log_says_truncated(f->sf);
     f->buf = (float *)malloc((size_t)SLM_AUDIO_CHUNK * (size_t)f->info.channels * sizeof(float));
     if (!f->buf) {
         slm_status st = slm_error(SLM_ERR_NOMEM, fn, "cannot allocate the read buffer for '%s'", f->name);
@@ -176,6 +199,7 @@ slm_status slm_audio_get_info(slm_audio_info *out, const slm_audio_file *f) {
     out->channels = f->info.channels;
     out->format = f->info.format;
     out->seekable = f->info.seekable;
+    out->truncated = f->truncated;
     snprintf(out->major_name, sizeof out->major_name, "%s", code_name(majors_, f->info.format & SF_FORMAT_TYPEMASK));
     snprintf(out->subtype_name, sizeof out->subtype_name, "%s",
              code_name(subtypes_, f->info.format & SF_FORMAT_SUBMASK));

@@ -97,7 +97,7 @@ static PyObject *py_audio_open_bytes(PyObject *self, PyObject *args) {
     return wrap(f, obj);
 }
 
-/* audio_file_info(handle) -> (frames, rate, channels, format, seekable, major, subtype) */
+/* audio_file_info(handle) -> (frames, rate, channels, format, seekable, major, subtype, truncated) */
 static PyObject *py_audio_file_info(PyObject *self, PyObject *cap) {
     handle *h = take(cap);
     if (!h) return NULL;
@@ -105,8 +105,8 @@ static PyObject *py_audio_file_info(PyObject *self, PyObject *cap) {
     slm_status st = slm_audio_get_info(&info, h->f);
     h->busy = 0;
     if (st) return slm_py_raise(st);
-    return Py_BuildValue("(Liiiiss)", (long long)info.frames, info.sample_rate, info.channels, info.format,
-                         info.seekable, info.major_name, info.subtype_name);
+    return Py_BuildValue("(Liiiissi)", (long long)info.frames, info.sample_rate, info.channels, info.format,
+                         info.seekable, info.major_name, info.subtype_name, info.truncated);
 }
 
 static PyObject *py_audio_seek(PyObject *self, PyObject *args) {
@@ -297,7 +297,7 @@ PyMethodDef slm_py_audio_methods[] = {
     {"audio_open", py_audio_open, METH_VARARGS, "audio_open(path) -> handle"},
     {"audio_open_bytes", py_audio_open_bytes, METH_VARARGS, "audio_open_bytes(data, name) -> handle"},
     {"audio_file_info", py_audio_file_info, METH_O,
-     "audio_file_info(handle) -> (frames, rate, channels, format, seekable, major, subtype)"},
+     "audio_file_info(handle) -> (frames, rate, channels, format, seekable, major, subtype, truncated)"},
     {"audio_seek", py_audio_seek, METH_VARARGS, "audio_seek(handle, frame)"},
     {"audio_read", py_audio_read, METH_VARARGS, "audio_read(handle, n, mono) -> (array, nread)"},
     {"audio_close", py_audio_close, METH_O, "audio_close(handle)"},

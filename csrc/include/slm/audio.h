@@ -59,6 +59,7 @@ typedef struct {
     int seekable;          /* 1 if slm_audio_seek works */
     char major_name[32];   /* "WAV", "FLAC", "OGG", ... (soundfile's names) */
     char subtype_name[32]; /* "PCM_16", "FLOAT", "VORBIS", ... */
+    int truncated;         /* 1 if the header promises more audio data than the file holds */
 } slm_audio_info;
 
 /* open path for reading; SLM_ERR_IO with the path and libsndfile's reason */
