@@ -86,6 +86,7 @@ struct slm_audio_file {
     sf_count_t mem_size, mem_pos;
     float *buf; /* (SLM_AUDIO_CHUNK, C) interleaved scratch */
     int truncated;
+    int64_t pos; /* frame of the next read (for messages) */
 };
 
 /* libsndfile opens a RIFF/AIFF-style file whose data chunk runs past the end of the file
@@ -216,6 +217,7 @@ slm_status slm_audio_seek(slm_audio_file *f, int64_t frame) {
     if (sf_seek(f->sf, frame, SEEK_SET) < 0)
         return slm_error(SLM_ERR_IO, fn, "cannot seek to frame %lld in '%s': %s", (long long)frame, f->name,
                          sf_strerror(f->sf));
+    f->pos = frame;
     return SLM_OK;
 }
 
@@ -253,11 +255,12 @@ slm_status slm_audio_read_f32(float *out, int64_t *nread, slm_audio_file *f, int
             }
         }
         done += got;
+        f->pos += got;
         if (got < want) {
             int e = sf_error(f->sf);
             if (e != SF_ERR_NO_ERROR)
-                return slm_error(SLM_ERR_IO, fn, "error decoding '%s' after frame %lld: %s", f->name,
-                                 (long long)done, sf_error_number(e));
+                return slm_error(SLM_ERR_IO, fn, "error decoding '%s' at frame %lld: %s", f->name,
+                                 (long long)f->pos, sf_error_number(e));
             break;
         }
     }

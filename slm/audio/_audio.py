@@ -58,7 +58,7 @@ class Audio:
         return self.samples if dtype is None else self.samples.astype(dtype, copy=False)
 
     def __repr__(self):
-        ch = "mono" if self.samples.ndim == 1 else f"{self.channels} channels"
+        ch = "mono" if self.samples.ndim == 1 else f"{self.channels} channel" + ("s" if self.channels > 1 else "")
         return f"Audio({self.duration:.3f} s, {self.sample_rate} Hz, {ch})"
 
     def __eq__(self, other):

@@ -72,6 +72,42 @@ def _name(src):
     return getattr(src, "name", None) if isinstance(getattr(src, "name", None), str) else "<bytes>"
 
 
+_UNKNOWN = 1 << 62  # libsndfile reports SF_COUNT_MAX frames when it cannot tell the length
+_READ_BLOCK = 1 << 18  # frames per read when the header's length is not trusted
+
+
+def _source_bytes(src):
+    if isinstance(src, (str, os.PathLike)):
+        try:
+            return os.path.getsize(src)
+        except OSError:
+            return 0
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        return len(src)
+    return 0
+
+
+def _read(h, n, mono, channels, src_bytes):
+    """(samples, frames read) of the next n frames. A header's length is only trusted
+    when it is plausible for the file's size (a FLAC STREAMINFO may claim 2^36 frames):
+    otherwise blocks are read until the data ends, so the data decides the size."""
+    decoded = n * channels * 4
+    if n < _UNKNOWN and (decoded <= (256 << 20) or decoded <= 64 * src_bytes):
+        return _C.audio_read(h, n, mono)
+    parts, got = [], 0
+    while got < n:
+        want = min(_READ_BLOCK, n - got)
+        x, k = _C.audio_read(h, want, mono)
+        if k:
+            parts.append(x[..., :k])
+        got += k
+        if k < want:  # end of the data
+            break
+    if not parts:
+        return np.zeros((0,) if mono else (channels, 0), np.float32), 0
+    return np.ascontiguousarray(np.concatenate(parts, axis=-1)), got
+
+
 def _open(src):
     """(handle, name) for a path, bytes or file-like object."""
     if isinstance(src, (str, os.PathLike)):
@@ -132,7 +168,7 @@ def _span(inf, offset, duration):
     if inf.frames == 0:
         raise OSError(f"'{name}' holds no audio (0 frames)")
     start = int(round(offset * inf.sample_rate))
-    if start >= inf.frames:
+    if start >= inf.frames and inf.frames < _UNKNOWN:
         raise ValueError(f"{name}: offset {offset} s is past the end of the audio ({inf.duration:.6g} s)")
     n = inf.frames - start
     if duration is not None:
@@ -165,7 +201,7 @@ def load(path, sr=None, mono=True, offset=0.0, duration=None):
         start, n = _span(inf, offset, duration)
         if start:
             _C.audio_seek(h, start)
-        x, got = _C.audio_read(h, n, bool(mono))
+        x, got = _read(h, n, bool(mono), inf.channels, _source_bytes(path))
     finally:
         _C.audio_close(h)
     if got == 0:
@@ -211,12 +247,16 @@ class AudioStream:
         return self.info.channels
 
     def __iter__(self):
+        first = True
         try:
             while self._h is not None and self._left > 0:
                 n = min(self.block, self._left)
                 x, got = _C.audio_read(self._h, n, self.mono)
                 if got == 0:
+                    if first:
+                        raise OSError(f"'{self.name}': no audio frames could be decoded")
                     break
+                first = False
                 self._left -= got
                 if got < n:
                     self._left = 0
