@@ -353,3 +353,34 @@ def test_formats_listed():
     assert {"WAV", "FLAC", "OGG", "AIFF"} <= set(fm)
     assert {"PCM_16", "PCM_24", "PCM_32", "FLOAT", "ULAW"} <= set(slm.audio.available_subtypes("WAV"))
     assert "VORBIS" in slm.audio.available_subtypes("OGG")
+
+
+@pytest.mark.parametrize("ext,sr,fmt,subtype", [("mp3", 16000, "MP3", "MPEG_LAYER_III"), ("opus", 48000, "OGG", "OPUS")])
+def test_lossy_codecs_of_this_libsndfile(tmp_path, rng, ext, sr, fmt, subtype):
+    if fmt not in slm.audio.available_formats() or subtype not in slm.audio.available_subtypes(fmt):
+        pytest.skip(f"this libsndfile cannot write {fmt}/{subtype}")
+    x = (0.3 * np.sin(2 * np.pi * 440 * np.arange(sr) / sr)).astype(np.float32)
+    p = tmp_path / f"a.{ext}"
+    slm.audio.save(p, x, sr)
+    inf = slm.audio.info(p)
+    assert (inf.format, inf.subtype, inf.sample_rate) == (fmt, subtype, sr)
+    ref, _ = _sf_read(p)
+    assert_close(slm.audio.load(p).samples, ref, bound=1e-12)
+
+
+def test_concurrent_loads_agree(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    p = SPEECH / "codec2_speech_16k.wav"
+    ref = slm.audio.load(p, sr=24000).samples
+    with ThreadPoolExecutor(4) as ex:
+        outs = list(ex.map(lambda _: slm.audio.load(p, sr=24000).samples, range(8)))
+    assert all(np.array_equal(o, ref) for o in outs)
+
+
+def test_one_handle_is_not_shared_by_two_reads():
+    from slm import _C
+    h = _C.audio_open(str(SPEECH / "flite_slt.wav"))
+    _C.audio_close(h)
+    with pytest.raises(ValueError, match="closed"):
+        _C.audio_read(h, 10, True)
+    _C.audio_close(h)  # closing twice is harmless
