@@ -18,6 +18,9 @@
  */
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "resample.h"
 
@@ -115,7 +118,7 @@ static void phase_support(const kernel_def *k, int64_t j, int64_t *lo, int64_t *
     *hi = b;
 }
 
-typedef void (*block_fn)(float *, const float *, int64_t, const slm_rs_plan *, int64_t, int64_t);
+typedef void (*block_fn)(float *, const float *, int64_t, const slm_rs_plan *, int64_t, int64_t, float *);
 
 static block_fn pick(void) {
     switch (slm_family_path(SLM_FAMILY_DSP)) {
@@ -130,7 +133,9 @@ static block_fn pick(void) {
 }
 
 /* y (o1 - o0,) = outputs o0..o1-1; scalar reference, zero outside x[0, L) */
-void slm_rs_block_ref(float *y, const float *x, int64_t L, const slm_rs_plan *p, int64_t o0, int64_t o1) {
+void slm_rs_block_ref(float *y, const float *x, int64_t L, const slm_rs_plan *p, int64_t o0, int64_t o1,
+                      float *scratch) {
+    (void)scratch;
     int64_t k = o0 / p->P, j = o0 % p->P;
     for (int64_t o = o0; o < o1; o++) {
         const float *h = p->h + j * p->taps;
@@ -214,11 +219,48 @@ slm_status slm_resample_f32(float *out, const float *inp, int64_t C, int64_t L, 
         if (n > maxlen) maxlen = n;
         for (int64_t i = 0; i < n; i++) h[j * taps + i] = (float)tap_value(&k, tap_time(&k, j, lo + i));
     }
-    slm_rs_plan plan = {k.P, k.Q, taps, first, len, h};
+    slm_rs_plan plan = {k.P, k.Q, taps, first, len, h, NULL, 0, 0, 0};
     block_fn run = pick();
-
-    int64_t nblk = (Lout + SLM_RS_BLOCK - 1) / SLM_RS_BLOCK, items = C * nblk;
     int nt = slm_threads();
+
+    /* SIMD tiles: offsets of every tap in a tile, and per-thread scratch, unless the
+     * tile would be large (huge coprime rates: then per-output dot products only) */
+    int32_t *off = NULL;
+    float *scratch = NULL;
+    if (run != slm_rs_block_ref && maxlen > 0) {
+        int64_t minfirst = first[0], maxend = first[0] + len[0];
+        for (int64_t j = 1; j < k.P; j++) {
+            if (first[j] < minfirst) minfirst = first[j];
+            if (first[j] + len[j] > maxend) maxend = first[j] + len[j];
+        }
+        int64_t row = SLM_RS_TILE + (maxend - minfirst - 1) / k.Q + 1;
+        plan.minfirst = minfirst;
+        plan.maxend = maxend;
+        plan.row = row;
+        int64_t per_thread = slm_rs_scratch(&plan);
+        if (per_thread <= (1 << 20) && hsize <= (1 << 24) && k.Q * row < INT32_MAX) {
+            off = (int32_t *)slm_alloc((size_t)hsize * sizeof(int32_t));
+            scratch = off ? (float *)slm_alloc((size_t)per_thread * (size_t)nt * sizeof(float)) : NULL;
+            if (!off || !scratch) {
+                slm_free(off);
+                slm_free(scratch);
+                slm_arena_release(&ar);
+                return slm_error(SLM_ERR_NOMEM, fn, "cannot allocate resampling scratch");
+            }
+            memset(off, 0, (size_t)hsize * sizeof(int32_t));
+            for (int64_t j = 0; j < k.P; j++)
+                for (int64_t i = 0; i < len[j]; i++) {
+                    int64_t d = first[j] + i - minfirst;
+                    off[j * taps + i] = (int32_t)((d % k.Q) * row + d / k.Q);
+                }
+            plan.off = off;
+        }
+    }
+
+    /* blocks of whole tiles (SLM_RS_TILE consecutive k, all P phases) where they are small */
+    int64_t blk = SLM_RS_BLOCK, tile = k.P * SLM_RS_TILE;
+    if (tile <= (1 << 16)) blk = tile * ((SLM_RS_BLOCK + tile - 1) / tile);
+    int64_t nblk = (Lout + blk - 1) / blk, items = C * nblk;
     int stop = 0;
     double work = (double)C * (double)Lout * (double)(maxlen + 1);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (work > SLM_RS_PAR_MIN && items > 1)
@@ -227,10 +269,17 @@ slm_status slm_resample_f32(float *out, const float *inp, int64_t C, int64_t L, 
             stop = 1;
             continue;
         }
-        int64_t c = it / nblk, o0 = (it % nblk) * SLM_RS_BLOCK;
-        int64_t o1 = o0 + SLM_RS_BLOCK < Lout ? o0 + SLM_RS_BLOCK : Lout;
-        run(out + c * Lout + o0, inp + c * L, L, &plan, o0, o1);
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        int64_t c = it / nblk, o0 = (it % nblk) * blk;
+        int64_t o1 = o0 + blk < Lout ? o0 + blk : Lout;
+        run(out + c * Lout + o0, inp + c * L, L, &plan, o0, o1,
+            scratch ? scratch + (size_t)tid * (size_t)slm_rs_scratch(&plan) : NULL);
     }
+    slm_free(off);
+    slm_free(scratch);
     slm_arena_release(&ar);
     if (stop) return SLM_INTERRUPTED_ERROR(fn);
     return SLM_OK;
