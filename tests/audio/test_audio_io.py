@@ -377,7 +377,7 @@ def test_concurrent_loads_agree(tmp_path):
     assert all(np.array_equal(o, ref) for o in outs)
 
 
-def test_one_handle_is_not_shared_by_two_reads():
+def test_closed_handle_is_an_error_not_a_crash():
     from slm import _C
     h = _C.audio_open(str(SPEECH / "flite_slt.wav"))
     _C.audio_close(h)
