@@ -172,3 +172,23 @@ def test_threads_give_the_same_result(rng):
     finally:
         slm.set_num_threads(n)
     assert np.array_equal(one, many)
+
+
+@pytest.mark.parametrize("L", [1001, 5000, 33333])
+def test_lengths_across_tiles_and_blocks(path, torch, torchaudio, rng, L):
+    # the SIMD path switches between whole tiles, per-output edges and work blocks at
+    # positions that depend on L and the ratio: sweep lengths that cross them
+    x = rng.standard_normal((2, L)).astype(np.float32)
+    for a, b in [(48000, 8000), (22050, 44100), (44100, 16000), (24000, 22050)]:
+        ref = _ta(torchaudio, torch, x, a, b)
+        assert_close(slm.audio.resample(x, a, b), ref, what=f"L={L} {a}->{b}")
+
+
+def test_coprime_rates(path):
+    # 44099 -> 44100: P = 44100 phases. torchaudio would build a 44100 x 44113 kernel
+    # (7.8 GB); here each phase keeps its ~14 taps. Checked against the ideal tone.
+    a, b = 44099, 44100
+    y = slm.audio.resample(np.sin(2 * np.pi * 1000 * np.arange(a) / a).astype(np.float32), a, b)
+    assert y.shape == (b,)
+    ideal = np.sin(2 * np.pi * 1000 * np.arange(b) / b)
+    assert _snr_db(y[500:-500], ideal[500:-500]) > 60
