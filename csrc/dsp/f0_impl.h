@@ -20,6 +20,8 @@
  * on whole blocks of lags): d needs K + 1 + SLM_F0_LAG_SLACK doubles and x needs
  * N + K + SLM_F0_LAG_SLACK floats, zero from x[N] on */
 #define SLM_F0_LAG_SLACK 256
+/* most target states per call of the band kernel */
+#define SLM_F0_BAND_CHUNK 256
 
 /* Viterbi band: see f0_pyin.c. The table LT (2, E, n) holds the log transition into
  * target j from source j - e (e = elo + row) for "stay" (row block 0) and "switch"

@@ -40,7 +40,7 @@
 #include "f0_impl.h"
 
 #define TB 64  /* frames per block of candidate computation */
-#define CJ 256 /* target states per Viterbi work item */
+#define CJ SLM_F0_BAND_CHUNK /* target states per Viterbi work item */
 
 /* ---- regularised incomplete beta I_x(a, b) (the beta CDF) ---- */
 static double beta_cf(double a, double b, double x) {

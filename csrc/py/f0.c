@@ -130,7 +130,7 @@ static PyObject *py_pyin(PyObject *self, PyObject *args, PyObject *kwargs) {
     long long N = 2048, hop = 0, nthr = 100;
     slm_f0_params p = slm_f0_default_params();
     PyArrayObject *y = NULL, *f0 = NULL, *v = NULL, *vp = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Oddd|LLLddddddddpspf:pyin", kw, &y_o, &p.fmin, &p.fmax,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Oddd|LLLdddddddpspf:pyin", kw, &y_o, &p.fmin, &p.fmax,
                                      &p.sr, &N, &hop, &nthr, &p.beta_a, &p.beta_b, &p.boltzmann_parameter,
                                      &p.resolution, &p.max_transition_rate, &p.switch_prob, &p.no_trough_prob,
                                      &center, &pad, &fill, &p.fill_value))

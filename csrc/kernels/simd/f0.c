@@ -65,29 +65,64 @@ void SLM_SIMD_FN(slm_f0_diff)(double *d, const float *x, int64_t N, int64_t K) {
     }
 }
 
+/* double vectors of the same byte width as vf, through GCC's vector extensions (the
+ * simd.h vocabulary is float-only; these compile to ymm / zmm code at this file's ISA) */
+#define VD (VW / 2)
+typedef double vd __attribute__((vector_size(VW * 4)));
+typedef long long vl __attribute__((vector_size(VW * 4)));
+typedef double vdu __attribute__((vector_size(VW * 4), aligned(8))); /* unaligned access */
+#define U 4 /* target vectors per block */
+
+static inline vd vd_load(const double *p) { return *(const vdu *)p; }
+static inline vd vd_splat(double x) { return x - (vd){0}; }
+static inline vd vd_sel(vl m, vd a, vd b) { return (vd)(((vl)a & m) | ((vl)b & ~m)); } /* m ? a : b */
+
+/* running best over one source group's band, for U * VD targets at W / LT; sources are
+ * recorded as code = cbase + r and decoded by the caller */
+#define BAND_STEP(k)                                                                      \
+    do {                                                                                  \
+        const vd c = vd_load(w + (k) * VD) + vd_load(lt + (k) * VD);                      \
+        const vl m = c > b##k;                                                            \
+        b##k = vd_sel(m, c, b##k);                                                        \
+        s##k = vd_sel(m, code, s##k);                                                     \
+    } while (0)
+
 void SLM_SIMD_FN(slm_f0_band)(double *best, double *src, const double *V0, const double *V1,
                               const slm_f0_band *b, int tg, int64_t j0, int64_t J) {
-    const int64_t n = b->n, E = b->E;
-    for (int64_t j = 0; j < J; j++) {
-        best[j] = -INFINITY;
-        src[j] = 0.0;
-    }
-    for (int g = 0; g < 2; g++) {
-        const double *V = g ? V1 : V0;
-        const double *LTs = b->LT + (size_t)(g != tg) * (size_t)(E * n);
-        /* e descending = source index ascending: strict > keeps the first on ties */
-        for (int64_t r = E - 1; r >= 0; r--) {
-            const int64_t e = b->elo + r;
-            const double *lt = LTs + r * n + j0;
-            const double *v = V + j0 - e;
-            const double base = (double)(g * n + j0 - e);
-#pragma omp simd
-            for (int64_t j = 0; j < J; j++) {
-                const double c = v[j] + lt[j];
-                const int m = c > best[j];
-                best[j] = m ? c : best[j];
-                src[j] = m ? base + (double)j : src[j];
+    const int64_t n = b->n, E = b->E, elo = b->elo;
+    const double *LTg[2] = {b->LT + (size_t)(0 != tg) * (size_t)(E * n),
+                            b->LT + (size_t)(1 != tg) * (size_t)(E * n)};
+    const double *Vg[2] = {V0, V1};
+    int64_t jb = 0;
+    for (; jb + U * VD <= J; jb += U * VD) {
+        const int64_t j = j0 + jb;
+        vd b0 = vd_splat(-INFINITY), b1 = b0, b2 = b0, b3 = b0;
+        vd s0 = vd_splat(0.0), s1 = s0, s2 = s0, s3 = s0;
+        for (int g = 0; g < 2; g++) {
+            /* r descending = source index ascending: strict > keeps the first on ties */
+            for (int64_t r = E - 1; r >= 0; r--) {
+                const double *w = Vg[g] + j - elo - r, *lt = LTg[g] + r * n + j;
+                const vd code = vd_splat((double)(g * E + r));
+                BAND_STEP(0);
+                BAND_STEP(1);
+                BAND_STEP(2);
+                BAND_STEP(3);
             }
         }
+        double cb[U * VD];
+        *(vdu *)(best + jb) = b0;
+        *(vdu *)(best + jb + VD) = b1;
+        *(vdu *)(best + jb + 2 * VD) = b2;
+        *(vdu *)(best + jb + 3 * VD) = b3;
+        *(vdu *)(cb) = s0;
+        *(vdu *)(cb + VD) = s1;
+        *(vdu *)(cb + 2 * VD) = s2;
+        *(vdu *)(cb + 3 * VD) = s3;
+        for (int l = 0; l < U * VD; l++) {
+            /* -inf everywhere (no source) cannot happen: the diagonal always exists */
+            const int64_t code = (int64_t)cb[l], g = code >= E, r = code - g * E;
+            src[jb + l] = (double)(g * n + j + l - (elo + r));
+        }
     }
+    if (jb < J) slm_f0_band_ref(best + jb, src + jb, V0, V1, b, tg, j0 + jb, J - jb);
 }
