@@ -9,10 +9,10 @@
  *   cmnd(k) = d(k) / (mean(d(1..k)) + FLT_MIN), k = minP .. maxP
  *   lag = first trough with cmnd < threshold, else the global minimum
  *   f0 = sr / (lag + parabolic shift)
- * The arithmetic follows librosa's choices where they decide an outcome (float32 cmnd,
- * the threshold compared in float32, the parabolic stencil's float32 sums); the
- * difference function and the running mean are summed more accurately (see
- * simd/f0.c), which is the one deliberate difference.
+ * The normalised difference and every decision on it are float64, as in librosa (its
+ * difference function is float32 but the normalisation promotes to float64). Our
+ * difference function is summed more accurately (see simd/f0.c): the one deliberate
+ * difference.
  */
 #include <float.h>
 #include <math.h>
@@ -175,31 +175,19 @@ void slm_f0_frame(float *x, const float *y, int64_t L, int64_t t, const slm_f0_g
     memset(x + N, 0, (size_t)(g->xlen - N) * sizeof(float));
 }
 
-void slm_f0_cmnd(float *cmnd, double *d, const float *x, const slm_f0_geom *g) {
+void slm_f0_cmnd(double *cmnd, double *d, const float *x, const slm_f0_geom *g) {
     g->diff(d, x, g->N, g->maxP);
     /* librosa zeroes the running energy's first entry (`yin_frames[..., 0, :] = 0`)
      * before it subtracts sum_{j<k} x_j^2 from lag k, so its d(1) misses that
      * subtraction and carries an extra x_0^2: keep that (it enters every cumulative
-     * mean). Then cumsum(d[1..]) / k in float32 and d / (that + tiny(float32)); we keep
-     * the running sum in double and round once. */
+     * mean). Then d(k) / (sum_{i<=k} d(i) / k + tiny(float64)): librosa's d is float32
+     * but the division promotes to float64 (float32 / int64 array), so its cmnd and
+     * every decision on it are float64; ours are too. */
     d[1] += (double)x[0] * (double)x[0];
     double cs = 0.0;
     for (int64_t k = 1; k <= g->maxP; k++) {
         cs += d[k];
-        if (k >= g->minP) cmnd[k - g->minP] = (float)(d[k] / (cs / (double)k + (double)FLT_MIN));
-    }
-}
-
-void slm_f0_parabolic(float *shift, const float *c, int64_t K) {
-    shift[0] = 0.0f;
-    shift[K - 1] = 0.0f;
-    for (int64_t i = 1; i + 1 < K; i++) {
-        /* librosa's numba stencil types x[1] + x[-1] and x[1] - x[-1] as float32 and
-         * the rest (2 * x[0], / 2, -b / a) as float64: keep those roundings */
-        const float s = c[i + 1] + c[i - 1], df = c[i + 1] - c[i - 1];
-        const double a = (double)s - 2.0 * (double)c[i];
-        const double b = (double)df / 2.0;
-        shift[i] = fabs(b) >= fabs(a) ? 0.0f : (float)(-b / a);
+        if (k >= g->minP) cmnd[k - g->minP] = d[k] / (cs / (double)k + DBL_MIN);
     }
 }
 
@@ -244,11 +232,11 @@ slm_status slm_yin_n_lags(int64_t *K, const slm_f0_params *p) {
 }
 
 /* per-thread scratch of one frame: x (xlen floats), d (maxP + 1 + slack doubles),
- * cmnd and shift (K floats each) */
+ * cmnd (K doubles) */
 static size_t frame_scratch_bytes(const slm_f0_geom *g) {
     return slm_arena_need((size_t)g->xlen * sizeof(float)) +
            slm_arena_need((size_t)(g->maxP + 1 + SLM_F0_LAG_SLACK) * sizeof(double)) +
-           2 * slm_arena_need((size_t)g->K * sizeof(float));
+           slm_arena_need((size_t)g->K * sizeof(double));
 }
 
 /* common front of yin and yin_cmnd: checks, sizes, scratch for nt threads */
@@ -277,7 +265,7 @@ static slm_status yin_run(float *f0, uint8_t *voiced, float *cmnd_out, const cha
     int nt = 1;
     SLM_TRY(yin_begin(&g, &ar, &nt, fn, y, B, L, p));
     const int64_t T = g.T, K = g.K, BT = B * T;
-    const float thr = (float)p->trough_threshold; /* numpy compares float32 with a weak float */
+    const double thr = p->trough_threshold;
     const size_t per = frame_scratch_bytes(&g);
     int stop = 0;
 #pragma omp parallel num_threads(nt)
@@ -289,8 +277,7 @@ static slm_status yin_run(float *f0, uint8_t *voiced, float *cmnd_out, const cha
         char *base = ar.base + per * (size_t)tid;
         float *x = (float *)base;
         double *d = (double *)(base + slm_arena_need((size_t)g.xlen * sizeof(float)));
-        float *cm = (float *)((char *)d + slm_arena_need((size_t)(g.maxP + 1 + SLM_F0_LAG_SLACK) * sizeof(double)));
-        float *sh = (float *)((char *)cm + slm_arena_need((size_t)K * sizeof(float)));
+        double *c = (double *)((char *)d + slm_arena_need((size_t)(g.maxP + 1 + SLM_F0_LAG_SLACK) * sizeof(double)));
 #pragma omp for schedule(dynamic, 4)
         for (int64_t bt = 0; bt < BT; bt++) {
             if (__atomic_load_n(&stop, __ATOMIC_RELAXED)) continue;
@@ -300,9 +287,11 @@ static slm_status yin_run(float *f0, uint8_t *voiced, float *cmnd_out, const cha
             }
             const int64_t b = bt / T, t = bt % T;
             slm_f0_frame(x, y + b * L, L, t, &g, p->pad_mode);
-            float *c = cmnd_out ? cmnd_out + bt * K : cm;
             slm_f0_cmnd(c, d, x, &g);
-            if (cmnd_out) continue;
+            if (cmnd_out) {
+                for (int64_t i = 0; i < K; i++) cmnd_out[bt * K + i] = (float)c[i];
+                continue;
+            }
             /* first trough under the threshold, else the global minimum (first index) */
             int64_t sel = -1;
             for (int64_t i = 0; i < K; i++) {
@@ -317,13 +306,8 @@ static slm_status yin_run(float *f0, uint8_t *voiced, float *cmnd_out, const cha
                 for (int64_t i = 1; i < K; i++)
                     if (c[i] < c[sel]) sel = i;
             }
-            /* the shift is needed at one lag only */
-            float s = 0.0f;
-            if (sel > 0 && sel < K - 1) {
-                slm_f0_parabolic(sh, c + sel - 1, 3);
-                s = sh[1];
-            }
-            f0[bt] = (float)(p->sr / ((double)(g.minP + sel) + (double)s));
+            /* librosa: min_period + index (int64) + shift (float64) */
+            f0[bt] = (float)(p->sr / ((double)(g.minP + sel) + slm_f0_shift(c, K, sel)));
         }
     }
     slm_arena_release(&ar);

@@ -13,6 +13,8 @@
 #ifndef SLM_DSP_F0_IMPL_H
 #define SLM_DSP_F0_IMPL_H
 
+#include <math.h>
+
 #include "../runtime/runtime.h"
 #include "slm/f0.h"
 
@@ -65,13 +67,17 @@ slm_status slm_f0_check_finite(const char *fn, const float *y, int64_t B, int64_
 void slm_f0_frame(float *x, const float *y, int64_t L, int64_t t, const slm_f0_geom *g,
                   slm_f0_pad mode);
 /* cmnd (K) = normalised difference of the frame in x; d is scratch (maxP + 1 + slack) */
-void slm_f0_cmnd(float *cmnd, double *d, const float *x, const slm_f0_geom *g);
-/* shift (K) = librosa's parabolic-interpolation offsets of cmnd (0 at both ends and
- * where the vertex lies more than one bin away) */
-void slm_f0_parabolic(float *shift, const float *cmnd, int64_t K);
+void slm_f0_cmnd(double *cmnd, double *d, const float *x, const slm_f0_geom *g);
+/* librosa's parabolic-interpolation offset at lag index i of cmnd (K): 0 at both ends
+ * and where the vertex lies more than one bin away */
+static inline double slm_f0_shift(const double *c, int64_t K, int64_t i) {
+    if (i <= 0 || i >= K - 1) return 0.0;
+    const double a = c[i + 1] + c[i - 1] - 2.0 * c[i], b = (c[i + 1] - c[i - 1]) / 2.0;
+    return fabs(b) >= fabs(a) ? 0.0 : -b / a;
+}
 /* 1 if lag index i of cmnd (K) is a trough (librosa.util.localmin, with the first lag
  * a trough when below the second) */
-static inline int slm_f0_is_trough(const float *c, int64_t K, int64_t i) {
+static inline int slm_f0_is_trough(const double *c, int64_t K, int64_t i) {
     if (i == 0) return c[0] < c[1];
     if (i == K - 1) return c[K - 1] < c[K - 2];
     return c[i] < c[i - 1] && c[i] <= c[i + 1];

@@ -26,8 +26,8 @@
  * Differences from librosa, all deliberate: candidate probabilities are summed over
  * thresholds in threshold order (librosa: a BLAS dot product), the beta prior comes
  * from our own regularised incomplete beta (Lentz's continued fraction; scipy uses
- * Boost), and the difference function is more accurate (f0.c). Each changes values at
- * the last bit of a double, before librosa's own rounding to float32.
+ * Boost), and the difference function is more accurate (f0.c). The first two change
+ * probabilities in the last bits of a double.
  * Widths larger than n bins (librosa raises) truncate the triangle at the grid's ends.
  */
 #include <float.h>
@@ -169,8 +169,8 @@ static void band_row(double *LT, double *row, int64_t i, int64_t n, int64_t w, i
 
 /* ---- one frame's candidates ---- */
 typedef struct {
-    float *x, *cm;
-    double *d, *h, *prob;
+    float *x;
+    double *d, *cm, *prob;
     int64_t *tr;
 } frame_scratch;
 
@@ -183,12 +183,13 @@ static int64_t pyin_frame(int32_t *bins, double *logp, double *vp, double *lu, c
     const int64_t K = g->K, n = M->n;
     slm_f0_frame(s->x, y, L, t, g, p->pad_mode);
     slm_f0_cmnd(s->cm, s->d, s->x, g);
-    const float *c = s->cm;
+    const double *c = s->cm;
+    double *h = s->d; /* the difference function is spent: reuse it for trough heights */
     int64_t m = 0, gm = -1;
     for (int64_t i = 0; i < K; i++) {
         if (!slm_f0_is_trough(c, K, i)) continue;
         s->tr[m] = i;
-        s->h[m] = (double)c[i]; /* np.less.outer promotes the float32 heights */
+        h[m] = c[i];
         s->prob[m] = 0.0;
         if (gm < 0 || c[i] < c[s->tr[gm]]) gm = m;
         m++;
@@ -199,31 +200,25 @@ static int64_t pyin_frame(int32_t *bins, double *logp, double *vp, double *lu, c
         for (int64_t j = 0; j < M->nthr; j++) {
             const double th = M->thr[j + 1];
             int64_t Nj = 0;
-            for (int64_t i = 0; i < m; i++) Nj += s->h[i] < th;
+            for (int64_t i = 0; i < m; i++) Nj += h[i] < th;
             if (Nj == 0) continue;
             /* scipy.stats.boltzmann.pmf(pos, lam, Nj) */
             const double fact = M->lam_fact_num / (1.0 - exp(-M->lam * (double)Nj));
             int64_t pos = 0;
             for (int64_t i = 0; i < m; i++) {
-                if (!(s->h[i] < th)) continue;
+                if (!(h[i] < th)) continue;
                 s->prob[i] += fact * exp(-M->lam * (double)pos) * M->beta[j];
                 pos++;
             }
         }
         int64_t below = 0; /* thresholds at or under the global minimum */
-        for (int64_t j = 0; j < M->nthr; j++) below += !(s->h[gm] < M->thr[j + 1]);
+        for (int64_t j = 0; j < M->nthr; j++) below += !(h[gm] < M->thr[j + 1]);
         s->prob[gm] += p->no_trough_prob * M->cumbeta[below];
         for (int64_t i = 0; i < m; i++) {
-            const float pf = (float)s->prob[i]; /* librosa keeps these in a float32 array */
-            if (pf == 0.0f) continue;
+            const double pf = s->prob[i];
+            if (pf == 0.0) continue; /* np.nonzero(yin_probs) */
             const int64_t li = s->tr[i];
-            float sh = 0.0f;
-            if (li > 0 && li < K - 1) {
-                float tmp[3];
-                slm_f0_parabolic(tmp, c + li - 1, 3);
-                sh = tmp[1];
-            }
-            const double f = p->sr / ((double)(g->minP + li) + (double)sh);
+            const double f = p->sr / ((double)(g->minP + li) + slm_f0_shift(c, K, li));
             double bi = nearbyint((double)(12 * M->nbps) * log2(f / p->fmin));
             if (bi < 0) bi = 0;
             if (bi >= (double)n) continue; /* clipped to n: librosa's unvoiced fill overwrites it */
@@ -232,7 +227,7 @@ static int64_t pyin_frame(int32_t *bins, double *logp, double *vp, double *lu, c
             int64_t k = 0;
             while (k < nc && bins[k] != b) k++;
             bins[k] = b;
-            logp[k] = (double)pf; /* probability for now */
+            logp[k] = pf; /* probability for now */
             if (k == nc) nc++;
         }
         /* sort by bin (insertion: lists are short and nearly sorted, descending) */
@@ -301,8 +296,8 @@ slm_status slm_pyin_f32(float *f0, uint8_t *voiced, float *voiced_prob, const fl
     /* ---- scratch, sized up front ---- */
     const size_t fx = slm_arena_need((size_t)g.xlen * sizeof(float)),
                  fd = slm_arena_need((size_t)(g.maxP + 1 + SLM_F0_LAG_SLACK) * sizeof(double)),
-                 fk4 = slm_arena_need((size_t)K * sizeof(float)), fk8 = slm_arena_need((size_t)K * sizeof(double));
-    const size_t per_thread = fx + fd + fk4 + 3 * fk8 + 2 * slm_arena_need(CJ * sizeof(double));
+                 fk8 = slm_arena_need((size_t)K * sizeof(double));
+    const size_t per_thread = fx + fd + 3 * fk8 + 2 * slm_arena_need(CJ * sizeof(double));
     size_t bytes = per_thread * (size_t)nt;
     bytes += slm_arena_need((size_t)(M.nthr + 1) * sizeof(double)) * 3;
     bytes += slm_arena_need((size_t)(2 * E * n) * sizeof(double)); /* LT */
@@ -383,11 +378,10 @@ slm_status slm_pyin_f32(float *f0, uint8_t *voiced, float *voiced_prob, const fl
         frame_scratch fs;
         fs.x = (float *)tb;
         fs.d = (double *)(tb + fx);
-        fs.cm = (float *)(tb + fx + fd);
-        fs.h = (double *)(tb + fx + fd + fk4);
-        fs.prob = (double *)(tb + fx + fd + fk4 + fk8);
-        fs.tr = (int64_t *)(tb + fx + fd + fk4 + 2 * fk8);
-        double *best = (double *)(tb + fx + fd + fk4 + 3 * fk8);
+        fs.cm = (double *)(tb + fx + fd);
+        fs.prob = (double *)(tb + fx + fd + fk8);
+        fs.tr = (int64_t *)(tb + fx + fd + 2 * fk8);
+        double *best = (double *)(tb + fx + fd + 3 * fk8);
         double *src = best + CJ;
         for (int64_t b = 0; b < B; b++) {
             const float *yb = y + b * L;

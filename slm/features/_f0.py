@@ -117,7 +117,10 @@ def f0(y, sr, fmin=50.0, fmax=500.0, hop_length=None, method="pyin", frame_lengt
     if frame_length is None:
         if not (math.isfinite(float(fmin)) and fmin > 0):
             raise ValueError(f"f0: fmin={fmin} must be strictly positive")
-        frame_length = 1 << max(2, math.ceil(math.log2(2 * math.ceil(sr / fmin) + 2)))
+        # librosa's difference function keeps the energy of the frame's last k samples
+        # at lag k, which lifts the normalised difference at the period T by about
+        # T / (2 * frame_length): four periods of fmin keep that under YIN's 0.1
+        frame_length = 1 << max(2, math.ceil(math.log2(4 * math.ceil(sr / fmin))))
     if method == "yin":
         f, v = _C.yin(y, float(fmin), float(fmax), sr, _int("frame_length", frame_length),
                       _int("hop_length", hop_length), 0.1, True, "constant")
