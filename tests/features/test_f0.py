@@ -254,8 +254,10 @@ def test_silence_and_noise_are_unvoiced(path, lr, rng):
         # minimum gets no_trough_prob (0.01), more than one unvoiced state's share
         # (0.99 / n_bins), so an isolated noise frame can decode as voiced
         assert p.max() <= 0.011 and v.mean() <= 0.15, (p.max(), v.mean())
-        _, rv, rp = librosa.pyin(noise, fmin=60.0, fmax=500.0, sr=sr, frame_length=1024)
-        np.testing.assert_array_equal(v, rv)
+        key = ("noise", sr)
+        if key not in _pyin_ref_cache:
+            _pyin_ref_cache[key] = librosa.pyin(noise, fmin=60.0, fmax=500.0, sr=sr, frame_length=1024)
+        np.testing.assert_array_equal(v, _pyin_ref_cache[key][1])
         fz, vz = F.f0(np.zeros(sr, np.float32), sr)
         assert not vz.any() and np.all(fz == 0)
 
