@@ -394,3 +394,40 @@ def test_wide_transition_band_is_truncated():
     y, _ = tone(16000, 150.0, 150.0, 2.0, 5)
     f, v, p = F.pyin(y, 100.0, 200.0, sr=16000, frame_length=2048, hop_length=4000)
     assert v[1:-1].all() and np.all(np.abs(f[1:-1] - 150) < 1.5)
+
+
+def test_decision_margin_sees_flips():
+    """The near-tie checker itself: identical choices give 0, a threshold crossing or a
+    trough that flips gives the gap of the comparison that flipped."""
+    c = np.array([0.5, 0.3, 0.4, 0.2, 0.6, 0.09, 0.7])
+    assert _decision_margin(c, c, 0.1) == 0.0
+    d = c.copy()
+    d[5] = 0.1000001  # trough 5 goes from under to over the threshold
+    assert abs(_decision_margin(c, d, 0.1) - 1e-7) < 1e-12
+    e = c.copy()
+    e[3] = 0.45  # lag 3 is no longer a trough: a large gap, not a tie
+    assert _decision_margin(c, e, 0.1) > 0.04
+
+
+def test_concurrent_calls(path):
+    """The GIL is released during the computation and concurrent calls do not share
+    state: two threads give the serial results."""
+    import threading
+    y, sr = speech("flite_awb.wav", 1.5)
+    z, _ = speech("flite_rms.wav", 1.5)
+    kw = dict(fmin=60.0, fmax=400.0, sr=sr, frame_length=1024, hop_length=160)
+    want = {0: F.pyin(y, **kw), 1: F.pyin(z, **kw)}
+    got = {}
+
+    def run(i, sig):
+        for _ in range(3):
+            got[i] = F.pyin(sig, **kw)
+
+    ts = [threading.Thread(target=run, args=(0, y)), threading.Thread(target=run, args=(1, z))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for i in (0, 1):
+        for a, b in zip(got[i], want[i]):
+            np.testing.assert_array_equal(a, b)
