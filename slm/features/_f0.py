@@ -41,8 +41,9 @@ def yin(y, fmin, fmax, sr=22050, frame_length=2048, win_length=None, hop_length=
     'constant' (zeros), 'edge', 'reflect', 'symmetric', 'wrap', as numpy.pad) and frame t
     is centred on sample t * hop_length; if False frame t starts there.
 
-    Returns f0, float32 (..., n_frames) in Hz, n_frames = 1 + n // hop_length when
-    center (1 + (n - frame_length) // hop_length otherwise). Every frame gets an
+    Returns f0, float32 (..., n_frames) in Hz, n_frames = 1 + (n + 2 * (frame_length // 2)
+    - frame_length) // hop_length when center (1 + n // hop_length for an even
+    frame_length), 1 + (n - frame_length) // hop_length otherwise. Every frame gets an
     estimate (a frame with no trough under the threshold takes the global minimum);
     use ``pyin`` or ``f0`` for a voicing decision. Raises ValueError for impossible
     parameters, empty input, or NaN/Inf samples.
