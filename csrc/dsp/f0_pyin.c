@@ -252,6 +252,57 @@ static int64_t pyin_frame(int32_t *bins, double *logp, double *vp, double *lu, c
     return nc;
 }
 
+/* ---- Viterbi step pieces ---- */
+/* em (n) = log emission of the voiced states at step t; at t = 0 also the initial
+ * values Vc; returns the first index of the largest previous value (t > 0) */
+static int64_t vit_setup(double *em, const int32_t *bins, const double *logp, int64_t cnt, int64_t n, int64_t t,
+                         double *const *Vp, double *const *Vc, double lu, double lpi) {
+    for (int64_t j = 0; j < n; j++) em[j] = L0_;
+    for (int64_t k = 0; k < cnt; k++) em[bins[k]] = logp[k];
+    if (t == 0) {
+        for (int64_t j = 0; j < n; j++) {
+            Vc[0][j] = em[j] + lpi;
+            Vc[1][j] = lu + lpi;
+        }
+        return 0;
+    }
+    int64_t gb = 0;
+    double gv = Vp[0][0];
+    for (int q = 0; q < 2; q++)
+        for (int64_t j = 0; j < n; j++)
+            if (Vp[q][j] > gv) {
+                gv = Vp[q][j];
+                gb = q * n + j;
+            }
+    return gb;
+}
+
+/* work items [i0, i1) of one step (item = target group x chunk of CJ targets): the band
+ * kernel, then the out-of-band candidate gb, then the emission; pt (2n) back-pointers */
+static void vit_items(int64_t i0, int64_t i1, int64_t nchunk, const slm_f0_geom *g, const pyin_model *M,
+                      double *const *Vp, double *const *Vc, const double *em, double lu, int64_t gb,
+                      uint16_t *pt, double *best, double *src) {
+    const int64_t n = M->n, elo = M->band.elo, ehi = M->band.elo + M->band.E - 1;
+    const int64_t gj = gb % n;
+    const double gout = Vp[gb / n][gj] + L0_;
+    for (int64_t item = i0; item < i1; item++) {
+        const int tg = (int)(item / nchunk);
+        const int64_t j0 = (item % nchunk) * CJ, J = n - j0 < CJ ? n - j0 : CJ;
+        g->band(best, src, Vp[0], Vp[1], &M->band, tg, j0, J);
+        for (int64_t jj = 0; jj < J; jj++) {
+            const int64_t j = j0 + jj, e = j - gj;
+            double bv = best[jj];
+            int64_t sv = (int64_t)src[jj];
+            if ((e < elo || e > ehi) && (gout > bv || (gout == bv && gb < sv))) {
+                bv = gout;
+                sv = gb;
+            }
+            Vc[tg][j] = (tg ? lu : em[j]) + bv;
+            pt[tg * n + j] = (uint16_t)sv;
+        }
+    }
+}
+
 slm_status slm_f0_n_pitch_bins(int64_t *n_bins, const slm_f0_params *p) {
     static const char fn[] = "f0_n_pitch_bins";
     slm_f0_geom g;
@@ -365,6 +416,8 @@ slm_status slm_pyin_f32(float *f0, uint8_t *voiced, float *voiced_prob, const fl
         }
     const double lpi = log(1.0 / (double)S + DBL_MIN);
     const int64_t nchunk = (n + CJ - 1) / CJ;
+    /* steps in parallel only when one step is worth a barrier (~0.25 ms of work) */
+    const int vit_par = nt > 1 && 2 * S * E >= ((int64_t)1 << 20);
 
     int stop = 0;
     int64_t gbest = 0; /* global argmax of the previous step (set in single) */
@@ -400,51 +453,36 @@ slm_status slm_pyin_f32(float *f0, uint8_t *voiced, float *voiced_prob, const fl
                     if (voiced_prob) voiced_prob[b * T + t0 + tt] = (float)vp;
                 }
                 if (__atomic_load_n(&stop, __ATOMIC_RELAXED)) break;
-                for (int64_t tt = 0; tt < tbn; tt++) {
-                    const int64_t t = t0 + tt;
-                    double **Vp = Vb[(t + 1) & 1], **Vc = Vb[t & 1];
+                if (vit_par) {
+                    for (int64_t tt = 0; tt < tbn; tt++) {
+                        const int64_t t = t0 + tt;
+                        double *const *Vp = Vb[(t + 1) & 1], *const *Vc = Vb[t & 1];
 #pragma omp single
-                    {
-                        for (int64_t j = 0; j < n; j++) em[j] = L0_;
-                        for (int64_t k = 0; k < ccount[tt]; k++) em[cbins[tt * M.cmax + k]] = clogp[tt * M.cmax + k];
-                        if (t == 0) {
-                            for (int64_t j = 0; j < n; j++) {
-                                Vc[0][j] = em[j] + lpi;
-                                Vc[1][j] = clu[tt] + lpi;
-                            }
-                        } else {
-                            int64_t gb = 0;
-                            double gv = Vp[0][0];
-                            for (int q = 0; q < 2; q++)
-                                for (int64_t j = 0; j < n; j++)
-                                    if (Vp[q][j] > gv) {
-                                        gv = Vp[q][j];
-                                        gb = q * n + j;
-                                    }
-                            gbest = gb;
+                        {
+                            gbest = vit_setup(em, cbins + tt * M.cmax, clogp + tt * M.cmax, ccount[tt], n, t, Vp,
+                                              Vc, clu[tt], lpi);
+                            if (slm_interrupted()) __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
                         }
-                        if (slm_interrupted()) __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-                    }
-                    if (__atomic_load_n(&stop, __ATOMIC_RELAXED)) break;
-                    if (t == 0) continue;
-                    const int64_t gb = gbest, gq = gb / n, gj = gb % n;
-                    const double gout = Vp[gq][gj] + L0_;
+                        if (__atomic_load_n(&stop, __ATOMIC_RELAXED)) break;
+                        if (t == 0) continue;
 #pragma omp for schedule(static)
-                    for (int64_t item = 0; item < 2 * nchunk; item++) {
-                        const int tg = (int)(item / nchunk);
-                        const int64_t j0 = (item % nchunk) * CJ, J = n - j0 < CJ ? n - j0 : CJ;
-                        g.band(best, src, Vp[0], Vp[1], &M.band, tg, j0, J);
-                        uint16_t *pt = ptr + t * S + tg * n;
-                        for (int64_t jj = 0; jj < J; jj++) {
-                            const int64_t j = j0 + jj, e = j - gj;
-                            double bv = best[jj];
-                            int64_t sv = (int64_t)src[jj];
-                            if ((e < elo || e > elo + E - 1) && (gout > bv || (gout == bv && gb < sv))) {
-                                bv = gout;
-                                sv = gb;
-                            }
-                            Vc[tg][j] = (tg ? clu[tt] : em[j]) + bv;
-                            pt[j] = (uint16_t)sv;
+                        for (int64_t item = 0; item < 2 * nchunk; item++)
+                            vit_items(item, item + 1, nchunk, &g, &M, Vp, Vc, em, clu[tt], gbest, ptr + t * S,
+                                      best, src);
+                    }
+                } else {
+                    /* small steps: one thread runs the block's steps (a barrier per step
+                     * would cost more than the step) */
+#pragma omp single
+                    for (int64_t tt = 0; tt < tbn; tt++) {
+                        const int64_t t = t0 + tt;
+                        double *const *Vp = Vb[(t + 1) & 1], *const *Vc = Vb[t & 1];
+                        const int64_t gb = vit_setup(em, cbins + tt * M.cmax, clogp + tt * M.cmax, ccount[tt], n, t,
+                                                     Vp, Vc, clu[tt], lpi);
+                        if (t > 0) vit_items(0, 2 * nchunk, nchunk, &g, &M, Vp, Vc, em, clu[tt], gb, ptr + t * S, best, src);
+                        if (slm_interrupted()) {
+                            __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+                            break;
                         }
                     }
                 }

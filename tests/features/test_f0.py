@@ -155,6 +155,8 @@ PYIN_CASES = [
     ("flite_kal.wav", dict(fmin=60.0, fmax=500.0, frame_length=512, hop_length=128,
                            switch_prob=0.05, beta_parameters=(1.5, 10), n_thresholds=50,
                            boltzmann_parameter=1.0, no_trough_prob=0.05), None),
+    # 2401 bins x 281-wide band: large enough for the Viterbi steps to run on all threads
+    ("flite_slt.wav", dict(fmin=65.0, fmax=2093.0, resolution=0.05), 1.5),
 ]
 _pyin_ref_cache = {}
 
