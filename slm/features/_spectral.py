@@ -32,6 +32,8 @@ def _real(x, what):
     x = np.asarray(x)
     if np.iscomplexobj(x):
         raise TypeError(f"{what}: x must be real (float32), got {x.dtype}")
+    if x.dtype.kind not in "fiu":
+        raise TypeError(f"{what}: x must be a real numeric array, got {x.dtype}")
     if x.ndim < 1:
         raise ValueError(f"{what}: x must have at least 1 dimension, got a scalar")
     return x
@@ -119,7 +121,7 @@ def _frame_args(fn, n_fft, hop_length, win_length, window):
     if hop < 1:
         raise ValueError(f"{fn}: hop_length must be >= 1, got {hop}")
     if win_length is None:
-        win_length = n_fft if window is None else int(np.shape(window)[-1]) if np.ndim(window) == 1 else n_fft
+        win_length = n_fft  # torch: the window must then have n_fft values
     win_length = int(win_length)
     if not 1 <= win_length <= n_fft:
         raise ValueError(f"{fn}: win_length must be in [1, n_fft={n_fft}], got {win_length}")
