@@ -300,19 +300,22 @@ void FFTK(slm_fft_c2r_rows)(const slm_rfft_plan *p, float *out, int64_t os, cons
     }
     /* even n: Z_k = E_k + i O_k with E = X_k + conj X_{m-k}, O = (X_k - conj X_{m-k})
      * conj(W^k); the imaginary parts of bins 0 and m are dropped (numpy's c2r does) */
-    for (int64_t l = 0; l < nrows; l++) {
-        const float *x = in + l * irs;
-        for (int64_t k = 0; k < cm; k++) {
-            float xr = x[k * iks], xi = k == 0 ? 0.f : x[k * iks + 1];
-            float yr = x[(cm - k) * iks], yi = k == 0 ? 0.f : -x[(cm - k) * iks + 1];
+    /* bins outer, frames inner: the (freq, frames) layout of an STFT reads contiguously */
+    for (int64_t k = 0; k < cm; k++) {
+        const float wr = p->w[2 * k], wi = -p->w[2 * k + 1];
+        const float *xk = in + k * iks, *yk = in + (cm - k) * iks;
+        float *ar = RE(a, k), *ai = IM(a, k);
+        for (int64_t l = 0; l < nrows; l++) {
+            const float *x = xk + l * irs, *y = yk + l * irs;
+            float xr = x[0], xi = k == 0 ? 0.f : x[1];
+            float yr = y[0], yi = k == 0 ? 0.f : -y[1];
             /* y = conj X_{m-k} */
             float er = xr + yr, ei = xi + yi;
             float dr = xr - yr, di = xi - yi;
-            float wr = p->w[2 * k], wi = -p->w[2 * k + 1];
             float orr = dr * wr - di * wi, oi = dr * wi + di * wr;
             /* store conj(Z) = (er - oi, -(ei + orr)) */
-            RE(a, k)[l] = er - oi;
-            IM(a, k)[l] = -(ei + orr);
+            ar[l] = er - oi;
+            ai[l] = -(ei + orr);
         }
     }
     float *z = FFTK(cfft_run)(c, a, b, ex);
