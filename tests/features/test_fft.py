@@ -127,3 +127,30 @@ def test_windows_vs_scipy_and_kaldi(torch):
     with pytest.raises(ValueError):
         window("kaiser", 8, beta=float("nan"))
     assert window("hann", 0).shape == (0,)
+
+
+def test_threads_and_concurrent_calls(rng):
+    # results do not depend on the thread count; concurrent calls (GIL released, plans
+    # per call, scratch per thread) give the same answers
+    import threading
+    x = rng.standard_normal((300, 400)).astype(np.float32)
+    n0 = slm.get_num_threads()
+    try:
+        slm.set_num_threads(1)
+        one = rfft(x)
+        slm.set_num_threads(2)
+        two = rfft(x)
+    finally:
+        slm.set_num_threads(n0)
+    assert np.array_equal(one, two)
+    outs = [None] * 4
+
+    def work(i):
+        outs[i] = rfft(x)
+
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert all(np.array_equal(o, one) for o in outs)
