@@ -218,6 +218,33 @@ static inline void FFTK(store_bin)(float *out, int64_t ors, int64_t oks, int64_t
     for (int64_t l = 0; l < nrows; l++) o[l * ors] = t[l];
 }
 
+#if defined(SLM_SIMD_AVX2) && !defined(SLM_FFT_TR8X8_)
+#define SLM_FFT_TR8X8_
+/* c[j][l] = r[l][j]: an 8x8 float transpose in registers */
+static inline void slm_fft_tr8x8_(const __m256 *r, __m256 *c) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    c[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    c[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    c[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    c[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    c[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    c[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    c[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    c[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+#endif
+
 void FFTK(slm_fft_r2c_rows)(const slm_rfft_plan *p, float *out, int64_t ors, int64_t oks,
                             const float *in, int64_t is, const float *win, int64_t nrows,
                             int mode, float scale, float *scratch) {
@@ -236,36 +263,17 @@ void FFTK(slm_fft_r2c_rows)(const slm_rfft_plan *p, float *out, int64_t ors, int
             __m256 r[8];
             __m256 wv = win ? _mm256_loadu_ps(win + f0) : _mm256_set1_ps(1.f);
             for (int l = 0; l < 8; l++) r[l] = _mm256_mul_ps(_mm256_loadu_ps(in + l * is + f0), wv);
-            __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-            __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-            __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-            __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-            __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-            __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-            __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-            __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-            __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-            __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-            __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-            __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-            __m256 c[8];
-            c[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
-            c[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
-            c[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
-            c[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
-            c[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
-            c[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
-            c[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
-            c[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
-            /* c[j] holds float f0 + j of the 8 rows */
+            __m256 cv[8];
+            slm_fft_tr8x8_(r, cv);
+            /* cv[j] holds float f0 + j of the 8 rows */
             if (p->half) {
                 for (int j = 0; j < 4; j++) {
-                    vstore(RE(a, f0 / 2 + j), c[2 * j]);
-                    vstore(IM(a, f0 / 2 + j), c[2 * j + 1]);
+                    vstore(RE(a, f0 / 2 + j), cv[2 * j]);
+                    vstore(IM(a, f0 / 2 + j), cv[2 * j + 1]);
                 }
             } else {
                 for (int j = 0; j < 8; j++) {
-                    vstore(RE(a, f0 + j), c[j]);
+                    vstore(RE(a, f0 + j), cv[j]);
                     vstore(IM(a, f0 + j), vzero());
                 }
             }
@@ -368,7 +376,20 @@ void FFTK(slm_fft_c2r_rows)(const slm_rfft_plan *p, float *out, int64_t os, cons
     float *z = FFTK(cfft_run)(c, a, b, ex);
     float tr[VW], ti[VW];
     const vf sc = vset1(scale / (float)n), nsc = vset1(-scale / (float)n);
-    for (int64_t e = 0; e < cm; e++) {
+    int64_t e = 0;
+#if defined(SLM_SIMD_AVX2)
+    if (nrows == 8)
+        for (; e + 4 <= cm; e += 4) {
+            __m256 r[8], o[8];
+            for (int j = 0; j < 4; j++) {
+                r[2 * j] = vmul(vload(RE(z, e + j)), sc);
+                r[2 * j + 1] = vmul(vload(IM(z, e + j)), nsc);
+            }
+            slm_fft_tr8x8_(r, o); /* o[l] = row l's samples 2e .. 2e+7 */
+            for (int l = 0; l < 8; l++) _mm256_storeu_ps(out + l * os + 2 * e, o[l]);
+        }
+#endif
+    for (; e < cm; e++) {
         vstore(tr, vmul(vload(RE(z, e)), sc));
         vstore(ti, vmul(vload(IM(z, e)), nsc));
         for (int64_t l = 0; l < nrows; l++) {
