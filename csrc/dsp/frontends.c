@@ -9,9 +9,10 @@
  * allocation made before the parallel region. Inside the loop the FFT and GEMM run on
  * the calling thread (both detect the enclosing parallel region).
  *
- * Paths: the FFT and the GEMM dispatch on their own families; the framing, window,
- * |X|^2 and log loops here are scalar C on every path (the compiler vectorises the
- * simple ones), so ref/avx2/avx512 differ only through the FFT and GEMM.
+ * Paths: the FFT and the GEMM dispatch on their own families; the log of every mel value
+ * has AVX2/AVX-512 versions (csrc/kernels/simd/fe_simd.c) chosen by the DSP family's
+ * path; the framing, window, |X|^2 and Kaldi's per-frame loops are scalar C on every
+ * path (the compiler vectorises the simple ones).
  *
  * Shape legend: B signals, L samples, T frames, N = n_fft, F = N/2+1 bins, M mel bins,
  * Q cepstral coefficients, D fbank columns.
@@ -24,6 +25,7 @@
 #include "../kernels/gemm.h"
 #include "../runtime/runtime.h"
 #include "slm/features.h"
+#include "fe_simd.h"
 #include "spectral.h"
 
 #define FE_BLOCK 32 /* frames per job: big enough for an efficient GEMM, small for balance */
@@ -225,9 +227,40 @@ static void spec_power(float *mag, const float *c, int64_t F, double scale, doub
     }
 }
 
-/* y = log of x per p->log_kind, n values at stride 1 */
-static void apply_log(float *y, int64_t n, const slm_melspec_params *p) {
+/* y = a ln(max(y, lo) + off) - sub with the path's SIMD loop; 0 if there is none */
+static int simd_log(float *y, int64_t n, float a, float lo, float off, float sub, slm_path path) {
+    if (!(lo + off >= FLT_MIN)) return 0; /* the vector log handles normal numbers only */
+#ifdef SLM_BUILD_AVX512
+    if (path == SLM_PATH_AVX512) {
+        slm_fe_log_avx512(y, n, a, lo, off, sub);
+        return 1;
+    }
+#endif
+#ifdef SLM_BUILD_AVX2
+    if (path == SLM_PATH_AVX2) {
+        slm_fe_log_avx2(y, n, a, lo, off, sub);
+        return 1;
+    }
+#endif
+    (void)y, (void)n, (void)a, (void)lo, (void)off, (void)sub, (void)path;
+    return 0;
+}
+
+/* y = log of x per p->log_kind, n values at stride 1; SIMD on the avx2/avx512 paths */
+static void apply_log(float *y, int64_t n, const slm_melspec_params *p, slm_path path) {
     float fl = (float)p->log_floor;
+    if (p->log_kind == SLM_MELLOG_NONE) return;
+    float a = 1.0f, lo = fl, off = 0.0f, sub = 0.0f;
+    switch (p->log_kind) {
+    case SLM_MELLOG_LOG10: a = (float)(1.0 / M_LN10); break;
+    case SLM_MELLOG_LN_OFFSET: lo = 0.0f, off = (float)p->log_offset; break;
+    case SLM_MELLOG_DB:
+        a = (float)(p->db_mult / M_LN10);
+        sub = (float)(p->db_mult * log10(p->log_floor > p->db_ref ? p->log_floor : p->db_ref));
+        break;
+    default: break;
+    }
+    if (simd_log(y, n, a, lo, off, sub, path)) return;
     switch (p->log_kind) {
     case SLM_MELLOG_NONE: break;
     case SLM_MELLOG_LN:
@@ -236,14 +269,11 @@ static void apply_log(float *y, int64_t n, const slm_melspec_params *p) {
     case SLM_MELLOG_LOG10:
         for (int64_t i = 0; i < n; i++) y[i] = log10f(y[i] > fl ? y[i] : fl);
         break;
-    case SLM_MELLOG_LN_OFFSET: {
-        float off = (float)p->log_offset;
+    case SLM_MELLOG_LN_OFFSET:
         for (int64_t i = 0; i < n; i++) y[i] = logf(y[i] + off);
         break;
-    }
     case SLM_MELLOG_DB: {
         float mult = (float)p->db_mult;
-        float sub = (float)(p->db_mult * log10(p->log_floor > p->db_ref ? p->log_floor : p->db_ref));
         for (int64_t i = 0; i < n; i++) y[i] = mult * log10f(y[i] > fl ? y[i] : fl) - sub;
         break;
     }
@@ -296,6 +326,7 @@ slm_status slm_melspec_f32(float *out, const float *x, int64_t B, int64_t L,
     melspec_stages(stg, L, p);
     const int64_t off = stg[0].left + stg[1].left + stg[2].left;
     float *dst0 = p->dct ? melbuf : out; /* (B, M, T) */
+    const slm_path path = slm_family_path(SLM_FAMILY_DSP);
     volatile int stop = 0, fail = 0;
     slm_status fail_st = SLM_OK;
 
@@ -337,7 +368,7 @@ slm_status slm_melspec_f32(float *out, const float *x, int64_t B, int64_t L,
         float mx = -INFINITY;
         for (int64_t m = 0; m < M; m++) {
             float *row = dst + m * T;
-            apply_log(row, nt, p);
+            apply_log(row, nt, p, path);
             if (post_max)
                 for (int64_t t = 0; t < nt; t++) mx = row[t] > mx ? row[t] : mx;
         }
@@ -598,6 +629,7 @@ slm_status slm_kaldi_fbank_f32(float *out, const float *wave, int64_t L, const s
     fe_pad stg = {g.left > 0 ? g.left : 0, W, L, SLM_FE_PAD_SYMMETRIC};
     const int64_t start0 = g.left > 0 ? 0 : -g.left; /* padded index of frame 0 */
     const float pre = (float)p->preemphasis_coefficient;
+    const slm_path path = slm_family_path(SLM_FAMILY_DSP);
     volatile int stop = 0, fail = 0;
     slm_status fail_st = SLM_OK;
 
@@ -655,7 +687,8 @@ slm_status slm_kaldi_fbank_f32(float *out, const float *wave, int64_t L, const s
         if (p->use_log_fbank)
             for (int64_t t = 0; t < nt; t++) {
                 float *o = out + (t0 + t) * D + col;
-                for (int64_t m = 0; m < M; m++) o[m] = logf(o[m] > FLT_EPSILON ? o[m] : FLT_EPSILON);
+                if (!simd_log(o, M, 1.0f, FLT_EPSILON, 0.0f, 0.0f, path))
+                    for (int64_t m = 0; m < M; m++) o[m] = logf(o[m] > FLT_EPSILON ? o[m] : FLT_EPSILON);
             }
     }
     if (fail) {
