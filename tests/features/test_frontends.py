@@ -333,6 +333,15 @@ def test_bad_input_raises_and_recovers():
     assert F.kaldi_fbank(x).shape == (98, 23)
 
 
+def test_too_many_mels_warn_like_the_references(librosa):
+    x = noise(8000)
+    with pytest.warns(UserWarning, match="empty filters"):
+        out = F.hifigan_mel(x, 256, 128, 22050, 64, 256, 0, 8000)
+    assert np.isfinite(out).all()
+    with pytest.warns(UserWarning, match="all zero"):
+        F.melspectrogram(x, n_fft=64, n_mels=64)
+
+
 def test_threads_agree_and_gil_released():
     x = noise(16000 * 4, seed=9)
     n = slm.get_num_threads()
