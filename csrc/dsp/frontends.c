@@ -205,25 +205,14 @@ slm_status slm_melspec_frames(int64_t *T, int64_t L, const slm_melspec_params *p
     return SLM_OK;
 }
 
-/* power (or magnitude^p) of an interleaved spectrum: mag (F) from c (F, 2) */
-static void spec_power(float *mag, const float *c, int64_t F, double scale, double power, double eps) {
-    if (power == 2.0) {
-        float s2 = (float)(scale * scale);
-        for (int64_t k = 0; k < F; k++) {
-            float re = c[2 * k], im = c[2 * k + 1];
-            mag[k] = (re * re + im * im) * s2;
-        }
-    } else if (power == 1.0) {
-        float s = (float)fabs(scale), e = (float)eps;
-        for (int64_t k = 0; k < F; k++) {
-            float re = c[2 * k], im = c[2 * k + 1];
-            mag[k] = sqrtf(re * re + im * im + e) * s;
-        }
+/* pw (F) from the FFT's power (or magnitude) output, for the powers it does not give
+ * directly: HiFi-GAN's sqrt(|X|^2 + eps) and |X|^p */
+static void finish_power(float *pw, int64_t F, double power, double eps) {
+    if (power == 1.0) {
+        float e = (float)eps;
+        for (int64_t k = 0; k < F; k++) pw[k] = sqrtf(pw[k] + e);
     } else {
-        for (int64_t k = 0; k < F; k++) {
-            double re = c[2 * k] * scale, im = c[2 * k + 1] * scale;
-            mag[k] = (float)pow(sqrt(re * re + im * im), power);
-        }
+        for (int64_t k = 0; k < F; k++) pw[k] = (float)pow((double)pw[k], 0.5 * power);
     }
 }
 
@@ -301,17 +290,18 @@ slm_status slm_melspec_f32(float *out, const float *x, int64_t B, int64_t L,
 
     const int64_t nblk = (T + FE_BLOCK - 1) / FE_BLOCK, njobs = B * nblk;
     const int nth = slm_threads();
-    /* per thread: frames (FE_BLOCK, N), spectrum (FE_BLOCK, F, 2), power (FE_BLOCK, F) */
-    size_t per = slm_arena_need(sizeof(float) * FE_BLOCK * (size_t)N) +
-                 slm_arena_need(sizeof(float) * FE_BLOCK * 2 * (size_t)F) +
-                 slm_arena_need(sizeof(float) * FE_BLOCK * (size_t)F);
-    size_t bytes = per * (size_t)nth + slm_arena_need(sizeof(float) * (size_t)N) +
-                   slm_arena_need(sizeof(float) * (size_t)njobs) + slm_arena_need(sizeof(float) * (size_t)meln);
     slm_arena ar = {0};
     slm_rfft_plan *plan = NULL;
-    slm_status st = slm_arena_init(&ar, bytes, fn);
+    slm_status st = slm_rfft_plan_new(&plan, N);
     if (st) return st;
-    st = slm_rfft_plan_new(&plan, N);
+    /* per thread: edge frames (FE_BLOCK, N), power (FE_BLOCK, F), FFT scratch */
+    const size_t fr_b = slm_arena_need(sizeof(float) * FE_BLOCK * (size_t)N),
+                 pw_b = slm_arena_need(sizeof(float) * FE_BLOCK * (size_t)F),
+                 sc_b = slm_arena_need(sizeof(float) * (size_t)slm_rfft_scratch_floats(plan));
+    const size_t per = fr_b + pw_b + sc_b;
+    size_t bytes = per * (size_t)nth + slm_arena_need(sizeof(float) * (size_t)N) +
+                   slm_arena_need(sizeof(float) * (size_t)njobs) + slm_arena_need(sizeof(float) * (size_t)meln);
+    st = slm_arena_init(&ar, bytes, fn);
     if (st) goto done;
     float *wfull = slm_arena_take(&ar, sizeof(float) * (size_t)N);
     float *jobmax = slm_arena_take(&ar, sizeof(float) * (size_t)njobs);
@@ -324,8 +314,12 @@ slm_status slm_melspec_f32(float *out, const float *x, int64_t B, int64_t L,
 
     fe_pad stg[3];
     melspec_stages(stg, L, p);
-    const int64_t off = stg[0].left + stg[1].left + stg[2].left;
+    const int64_t off = stg[0].left + stg[1].left + stg[2].left, hop = p->hop_length;
     float *dst0 = p->dct ? melbuf : out; /* (B, M, T) */
+    /* the FFT gives |X|^2 or |X| directly; other powers and HiFi-GAN's epsilon after */
+    const int direct_mag = p->power == 1.0 && p->mag_eps == 0.0;
+    const slm_rfft_mode mode = direct_mag ? SLM_RFFT_MAG : SLM_RFFT_POWER;
+    const int finish = p->power != 2.0 && !direct_mag;
     const slm_path path = slm_family_path(SLM_FAMILY_DSP);
     volatile int stop = 0, fail = 0;
     slm_status fail_st = SLM_OK;
@@ -340,20 +334,19 @@ slm_status slm_melspec_f32(float *out, const float *x, int64_t B, int64_t L,
         const int64_t b = job / nblk, t0 = (job % nblk) * FE_BLOCK;
         const int64_t nt = T - t0 < FE_BLOCK ? T - t0 : FE_BLOCK;
         char *mine = thr + per * (size_t)omp_get_thread_num();
-        float *fr = (float *)mine;
-        float *spc = (float *)(mine + slm_arena_need(sizeof(float) * FE_BLOCK * (size_t)N));
-        float *pw = (float *)((char *)spc + slm_arena_need(sizeof(float) * FE_BLOCK * 2 * (size_t)F));
+        float *fr = (float *)mine, *pw = (float *)(mine + fr_b), *sc = (float *)(mine + fr_b + pw_b);
         const float *xb = x + b * L;
-        for (int64_t t = 0; t < nt; t++) {
-            float *f = fr + t * N;
-            memset(f, 0, sizeof(float) * (size_t)woff);
-            memset(f + woff + W, 0, sizeof(float) * (size_t)(N - woff - W));
-            gather(f + woff, xb, (t0 + t) * p->hop_length + woff, W, stg, 3, off);
-            for (int64_t j = woff; j < woff + W; j++) f[j] *= wfull[j];
+        /* frames inside the signal are read in place (rows hop apart); frames that reach
+         * into the padding are gathered first */
+        const float *src = xb + (t0 * hop - off);
+        int64_t stride = hop;
+        if (!(t0 * hop - off >= 0 && (t0 + nt - 1) * hop + N - off <= L)) {
+            for (int64_t t = 0; t < nt; t++) gather(fr + t * N, xb, (t0 + t) * hop, N, stg, 3, off);
+            src = fr;
+            stride = N;
         }
-        slm_status s = slm_rfft_batch(plan, spc, fr, nt, N);
-        for (int64_t t = 0; s == SLM_OK && t < nt; t++)
-            spec_power(pw + t * F, spc + t * 2 * F, F, p->spec_scale, p->power, p->mag_eps);
+        slm_status s = slm_rfft_frames(plan, pw, F, 1, src, stride, wfull, nt, mode, (float)p->spec_scale, sc);
+        if (finish) finish_power(pw, nt * F, p->power, p->mag_eps);
         /* (M, nt) block of the (M, T) output: mel (M, F) @ pw (nt, F)^T */
         float *dst = dst0 + b * M * T + t0;
         if (s == SLM_OK) s = slm_sgemm(0, 1, M, nt, F, 1.0f, p->mel, F, pw, F, 0.0f, dst, T);
@@ -608,16 +601,18 @@ slm_status slm_kaldi_fbank_f32(float *out, const float *wave, int64_t L, const s
     SLM_TRY(slm_numel(fn, &nel, 2, T, D));
     const int64_t nblk = (T + FE_BLOCK - 1) / FE_BLOCK;
     const int nth = slm_threads();
-    size_t per = slm_arena_need(sizeof(float) * FE_BLOCK * (size_t)N) +
-                 slm_arena_need(sizeof(float) * FE_BLOCK * 2 * (size_t)F) +
-                 slm_arena_need(sizeof(float) * FE_BLOCK * (size_t)F);
-    size_t bytes = per * (size_t)nth + slm_arena_need(sizeof(float) * (size_t)W) +
-                   slm_arena_need(sizeof(float) * (size_t)M * (size_t)(N / 2));
     slm_arena ar = {0};
     slm_rfft_plan *plan = NULL;
-    slm_status st = slm_arena_init(&ar, bytes, fn);
+    slm_status st = slm_rfft_plan_new(&plan, N);
     if (st) return st;
-    st = slm_rfft_plan_new(&plan, N);
+    /* per thread: frames (FE_BLOCK, N), power (FE_BLOCK, F), FFT scratch */
+    const size_t fr_b = slm_arena_need(sizeof(float) * FE_BLOCK * (size_t)N),
+                 pw_b = slm_arena_need(sizeof(float) * FE_BLOCK * (size_t)F),
+                 sc_b = slm_arena_need(sizeof(float) * (size_t)slm_rfft_scratch_floats(plan));
+    const size_t per = fr_b + pw_b + sc_b;
+    size_t bytes = per * (size_t)nth + slm_arena_need(sizeof(float) * (size_t)W) +
+                   slm_arena_need(sizeof(float) * (size_t)M * (size_t)(N / 2));
+    st = slm_arena_init(&ar, bytes, fn);
     if (st) goto done;
     float *win = slm_arena_take(&ar, sizeof(float) * (size_t)W);
     float *banks = slm_arena_take(&ar, sizeof(float) * (size_t)M * (size_t)(N / 2));
@@ -642,9 +637,7 @@ slm_status slm_kaldi_fbank_f32(float *out, const float *wave, int64_t L, const s
         }
         const int64_t t0 = job * FE_BLOCK, nt = T - t0 < FE_BLOCK ? T - t0 : FE_BLOCK;
         char *mine = thr + per * (size_t)omp_get_thread_num();
-        float *fr = (float *)mine;
-        float *spc = (float *)(mine + slm_arena_need(sizeof(float) * FE_BLOCK * (size_t)N));
-        float *pw = (float *)((char *)spc + slm_arena_need(sizeof(float) * FE_BLOCK * 2 * (size_t)F));
+        float *fr = (float *)mine, *pw = (float *)(mine + fr_b), *sc = (float *)(mine + fr_b + pw_b);
         for (int64_t t = 0; t < nt; t++) {
             float *f = fr + t * N;
             float *o = out + (t0 + t) * D;
@@ -665,15 +658,8 @@ slm_status slm_kaldi_fbank_f32(float *out, const float *wave, int64_t L, const s
             memset(f + W, 0, sizeof(float) * (size_t)(N - W));
             if (p->use_energy && !p->raw_energy) o[ecol] = kaldi_log_energy(f, W, p->energy_floor);
         }
-        slm_status s = slm_rfft_batch(plan, spc, fr, nt, N);
-        for (int64_t t = 0; s == SLM_OK && t < nt; t++) {
-            const float *c = spc + t * 2 * F;
-            float *m = pw + t * F;
-            for (int64_t k = 0; k < F; k++) {
-                float re = c[2 * k], im = c[2 * k + 1], a2 = re * re + im * im;
-                m[k] = p->use_power ? a2 : sqrtf(a2);
-            }
-        }
+        slm_status s = slm_rfft_frames(plan, pw, F, 1, fr, N, NULL, nt, p->use_power ? SLM_RFFT_POWER : SLM_RFFT_MAG,
+                                       1.0f, sc);
         /* (nt, M) = pw (nt, F-1) @ banks (M, F-1)^T: Kaldi's banks stop below Nyquist */
         if (s == SLM_OK) s = slm_sgemm(0, 1, nt, M, F - 1, 1.0f, pw, F, banks, N / 2, 0.0f, out + t0 * D + col, D);
         if (s != SLM_OK) {
