@@ -102,12 +102,22 @@ static void gather(float *dst, const float *x, int64_t start, int64_t n, const f
 }
 
 static slm_status check_finite(const char *fn, const char *arg, const float *x, int64_t n) {
+    /* an exponent of all ones is Inf or NaN; the OR over a chunk vectorises, the exact
+     * position is looked for only when a chunk has one */
     int64_t bad = -1;
-    for (int64_t i = 0; i < n; i++) {
-        if (!isfinite(x[i])) {
-            bad = i;
-            break;
+    for (int64_t c = 0; c < n && bad < 0; c += 4096) {
+        int64_t e = n - c < 4096 ? n - c : 4096;
+        uint32_t any = 0;
+        for (int64_t i = 0; i < e; i++) {
+            uint32_t u;
+            memcpy(&u, x + c + i, 4);
+            any |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
         }
+        for (int64_t i = 0; any && i < e; i++)
+            if (!isfinite(x[c + i])) {
+                bad = c + i;
+                break;
+            }
     }
     if (bad >= 0) return slm_error(SLM_ERR_VALUE, fn, "%s contains %s at flat index %lld", arg,
                                    isnan(x[bad]) ? "NaN" : "Inf", (long long)bad);
