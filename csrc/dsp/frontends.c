@@ -436,31 +436,41 @@ done:
 
 /* ---- Whisper -------------------------------------------------------------------------- */
 
+/* Whisper's two filterbanks, built once (they are constants of the model family) */
+static float whisper_mel80_[80 * 201], whisper_mel128_[128 * 201];
+static int whisper_mel_ready_[2];
+
 slm_status slm_whisper_log_mel_f32(float *out, const float *audio, int64_t B, int64_t L,
                                    int64_t n_mels, int64_t padding) {
     static const char fn[] = "whisper_log_mel";
     SLM_CHECK(n_mels == 80 || n_mels == 128, fn, "n_mels must be 80 or 128 (as openai-whisper), got %lld",
               (long long)n_mels);
     SLM_CHECK(padding >= 0, fn, "padding must be >= 0, got %lld", (long long)padding);
-    float *mel = slm_alloc(sizeof(float) * (size_t)n_mels * 201);
-    if (!mel) return slm_error(SLM_ERR_NOMEM, fn, "cannot allocate the filterbank");
-    slm_status st = slm_mel_filterbank(mel, 16000.0, 400, n_mels, 0.0, -1.0, 0, 1, NULL);
-    if (st == SLM_OK) {
-        slm_melspec_params p = slm_melspec_default_params();
-        p.n_fft = 400;
-        p.hop_length = 160;
-        p.win_length = 400;
-        p.pad0_right = padding;
-        p.drop_last = 1;
-        p.mel = mel;
-        p.n_mels = n_mels;
-        p.log_kind = SLM_MELLOG_LOG10;
-        p.log_floor = 1e-10;
-        p.whisper_norm = 1;
-        st = slm_melspec_f32(out, audio, B, L, &p, fn);
+    const int which = n_mels == 128;
+    float *mel = which ? whisper_mel128_ : whisper_mel80_;
+    slm_status st = SLM_OK;
+    if (!__atomic_load_n(&whisper_mel_ready_[which], __ATOMIC_ACQUIRE)) {
+#pragma omp critical(fe_whisper_mel)
+        {
+            if (!whisper_mel_ready_[which]) {
+                st = slm_mel_filterbank(mel, 16000.0, 400, n_mels, 0.0, -1.0, 0, 1, NULL);
+                if (st == SLM_OK) __atomic_store_n(&whisper_mel_ready_[which], 1, __ATOMIC_RELEASE);
+            }
+        }
+        if (st) return st;
     }
-    slm_free(mel);
-    return st;
+    slm_melspec_params p = slm_melspec_default_params();
+    p.n_fft = 400;
+    p.hop_length = 160;
+    p.win_length = 400;
+    p.pad0_right = padding;
+    p.drop_last = 1;
+    p.mel = mel;
+    p.n_mels = n_mels;
+    p.log_kind = SLM_MELLOG_LOG10;
+    p.log_floor = 1e-10;
+    p.whisper_norm = 1;
+    return slm_melspec_f32(out, audio, B, L, &p, fn);
 }
 
 /* ---- Kaldi fbank ---------------------------------------------------------------------- */
