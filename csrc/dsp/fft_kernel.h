@@ -226,21 +226,68 @@ void FFTK(slm_fft_r2c_rows)(const slm_rfft_plan *p, float *out, int64_t ors, int
     float *a = scratch, *b = scratch + 2 * cm * VW, *ex = scratch + 4 * cm * VW;
     /* pack: frames become lanes; even n packs x[2e] + i x[2e+1] */
     if (nrows < VW) memset(a, 0, sizeof(float) * 2 * cm * VW);
+    int64_t done = 0; /* elements already packed by the tile transpose */
+#if defined(SLM_SIMD_AVX2)
+    /* full groups: 8 rows x 8 floats per tile, transposed in registers (the generic loop
+     * below compiles to one vextractps per float) */
+    if (nrows == 8) {
+        const int64_t nf = p->half ? 2 * cm : cm; /* floats per row that are packed */
+        for (int64_t f0 = 0; f0 + 8 <= nf; f0 += 8) {
+            __m256 r[8];
+            __m256 wv = win ? _mm256_loadu_ps(win + f0) : _mm256_set1_ps(1.f);
+            for (int l = 0; l < 8; l++) r[l] = _mm256_mul_ps(_mm256_loadu_ps(in + l * is + f0), wv);
+            __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+            __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+            __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+            __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+            __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 c[8];
+            c[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+            c[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+            c[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+            c[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+            c[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+            c[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+            c[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+            c[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+            /* c[j] holds float f0 + j of the 8 rows */
+            if (p->half) {
+                for (int j = 0; j < 4; j++) {
+                    vstore(RE(a, f0 / 2 + j), c[2 * j]);
+                    vstore(IM(a, f0 / 2 + j), c[2 * j + 1]);
+                }
+            } else {
+                for (int j = 0; j < 8; j++) {
+                    vstore(RE(a, f0 + j), c[j]);
+                    vstore(IM(a, f0 + j), vzero());
+                }
+            }
+            done = p->half ? (f0 + 8) / 2 : f0 + 8;
+        }
+    }
+#endif
     for (int64_t l = 0; l < nrows; l++) {
         const float *x = in + l * is;
         if (p->half) {
             if (win)
-                for (int64_t e = 0; e < cm; e++) {
+                for (int64_t e = done; e < cm; e++) {
                     RE(a, e)[l] = x[2 * e] * win[2 * e];
                     IM(a, e)[l] = x[2 * e + 1] * win[2 * e + 1];
                 }
             else
-                for (int64_t e = 0; e < cm; e++) {
+                for (int64_t e = done; e < cm; e++) {
                     RE(a, e)[l] = x[2 * e];
                     IM(a, e)[l] = x[2 * e + 1];
                 }
         } else {
-            for (int64_t e = 0; e < cm; e++) {
+            for (int64_t e = done; e < cm; e++) {
                 RE(a, e)[l] = win ? x[e] * win[e] : x[e];
                 IM(a, e)[l] = 0.f;
             }
@@ -300,19 +347,22 @@ void FFTK(slm_fft_c2r_rows)(const slm_rfft_plan *p, float *out, int64_t os, cons
     }
     /* even n: Z_k = E_k + i O_k with E = X_k + conj X_{m-k}, O = (X_k - conj X_{m-k})
      * conj(W^k); the imaginary parts of bins 0 and m are dropped (numpy's c2r does) */
-    for (int64_t l = 0; l < nrows; l++) {
-        const float *x = in + l * irs;
-        for (int64_t k = 0; k < cm; k++) {
-            float xr = x[k * iks], xi = k == 0 ? 0.f : x[k * iks + 1];
-            float yr = x[(cm - k) * iks], yi = k == 0 ? 0.f : -x[(cm - k) * iks + 1];
+    /* bins outer, frames inner: the (freq, frames) layout of an STFT reads contiguously */
+    for (int64_t k = 0; k < cm; k++) {
+        const float wr = p->w[2 * k], wi = -p->w[2 * k + 1];
+        const float *xk = in + k * iks, *yk = in + (cm - k) * iks;
+        float *ar = RE(a, k), *ai = IM(a, k);
+        for (int64_t l = 0; l < nrows; l++) {
+            const float *x = xk + l * irs, *y = yk + l * irs;
+            float xr = x[0], xi = k == 0 ? 0.f : x[1];
+            float yr = y[0], yi = k == 0 ? 0.f : -y[1];
             /* y = conj X_{m-k} */
             float er = xr + yr, ei = xi + yi;
             float dr = xr - yr, di = xi - yi;
-            float wr = p->w[2 * k], wi = -p->w[2 * k + 1];
             float orr = dr * wr - di * wi, oi = dr * wi + di * wr;
             /* store conj(Z) = (er - oi, -(ei + orr)) */
-            RE(a, k)[l] = er - oi;
-            IM(a, k)[l] = -(ei + orr);
+            ar[l] = er - oi;
+            ai[l] = -(ei + orr);
         }
     }
     float *z = FFTK(cfft_run)(c, a, b, ex);

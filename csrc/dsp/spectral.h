@@ -86,6 +86,22 @@ int64_t slm_cfft_scratch_floats(const slm_cfft_plan *plan);
 slm_status slm_cfft_batch(const slm_cfft_plan *plan, float *out, const float *in, int64_t B,
                           int inverse, float scale);
 
+/* ---- STFT internals shared with Griffin-Lim (stft.c; no validation: callers check) ---- */
+#include "slm/dsp.h"
+
+/* *win_full (n_fft, slm_alloc'd) = window (win_length, or ones if NULL) zero-padded
+ * centred, as torch.stft does */
+slm_status slm_stft_window_full(float **win_full, const float *window, int64_t win_length,
+                                int64_t n_fft, const char *fn);
+/* slm_stft_f32 on a plan of length n_fft with a full window; T frames precomputed */
+slm_status slm_stft_run(const slm_rfft_plan *p, float *out, const float *x, int64_t B, int64_t L,
+                        int64_t hop, const float *win_full, int center, slm_pad_mode pad,
+                        int onesided, slm_spec_mode mode, float scale, int64_t T, const char *fn);
+/* slm_istft_f32 on a plan; out (B, Lout); X (B, n_fft/2+1, T, 2); scale multiplies frames */
+slm_status slm_istft_run(const slm_rfft_plan *p, float *out, const float *X, int64_t B, int64_t T,
+                         int64_t hop, const float *win_full, int center, float scale, int64_t Lout,
+                         const char *fn);
+
 #ifdef __cplusplus
 }
 #endif

@@ -143,11 +143,187 @@ fail:
     return NULL;
 }
 
-/* @@STFT@@ */
+/* _window(kind, L, periodic, beta) -> (L,) float32 */
+static PyObject *py_window(PyObject *self, PyObject *args) {
+    static const char fn[] = "window";
+    int kind, periodic;
+    long long L;
+    double beta;
+    if (!PyArg_ParseTuple(args, "iLpd:_window", &kind, &L, &periodic, &beta)) return NULL;
+    if (L < 0) return PyErr_Format(PyExc_ValueError, "%s: length must be >= 0, got %lld", fn, L);
+    int64_t shape[1] = {L};
+    PyArrayObject *out = slm_py_new_f32(1, shape, fn);
+    if (!out) return NULL;
+    slm_status st = slm_window_f32((float *)PyArray_DATA(out), L, (slm_window_kind)kind, periodic, beta);
+    if (st) {
+        Py_DECREF(out);
+        return slm_py_raise(st);
+    }
+    return (PyObject *)out;
+}
+
+/* window argument: None or a 1-D float array of win_length values */
+static int get_window(PyObject *wo, const char *fn, int64_t win_length, PyArrayObject **w) {
+    if (slm_py_optional_float_array(wo, fn, "window", 1, 1, w)) return -1;
+    if (*w && PyArray_DIM(*w, 0) != win_length) {
+        PyErr_Format(PyExc_ValueError, "%s: window has %lld values but win_length is %lld", fn,
+                     (long long)PyArray_DIM(*w, 0), (long long)win_length);
+        Py_CLEAR(*w);
+        return -1;
+    }
+    return 0;
+}
+
+/* _stft(x (B, L), n_fft, hop, window, win_length, center, pad, normalized, onesided, mode)
+ * -> (B, F, T) complex64 (mode 0) or float32 (power 1, magnitude 2) */
+static PyObject *py_stft(PyObject *self, PyObject *args) {
+    static const char fn[] = "stft";
+    PyObject *xo, *wo;
+    long long n_fft, hop, win_length;
+    int center, pad, normalized, onesided, mode;
+    PyArrayObject *x = NULL, *w = NULL, *out = NULL;
+    if (!PyArg_ParseTuple(args, "OLLOLpipii:_stft", &xo, &n_fft, &hop, &wo, &win_length, &center, &pad,
+                          &normalized, &onesided, &mode))
+        return NULL;
+    x = slm_py_float_array(xo, fn, "x", 2, 2);
+    if (!x) goto fail;
+    if (get_window(wo, fn, win_length, &w)) goto fail;
+    int64_t B = PyArray_DIM(x, 0), L = PyArray_DIM(x, 1), T = 0;
+    slm_status st = slm_stft_frames(&T, L, n_fft, hop, center);
+    if (st) {
+        slm_py_raise(st);
+        goto fail;
+    }
+    int64_t shape[3] = {B, onesided ? n_fft / 2 + 1 : n_fft, T};
+    out = mode == 0 ? new_c64(3, shape, fn) : slm_py_new_f32(3, shape, fn);
+    if (!out) goto fail;
+    SLM_PY_COMPUTE(st, slm_stft_f32((float *)PyArray_DATA(out), (const float *)PyArray_DATA(x), B, L, n_fft, hop,
+                                    w ? (const float *)PyArray_DATA(w) : NULL, win_length, center,
+                                    (slm_pad_mode)pad, normalized, onesided, (slm_spec_mode)mode));
+    if (st) {
+        slm_py_raise(st);
+        goto fail;
+    }
+    Py_DECREF(x);
+    Py_XDECREF(w);
+    return (PyObject *)out;
+fail:
+    Py_XDECREF(x);
+    Py_XDECREF(w);
+    Py_XDECREF(out);
+    return NULL;
+}
+
+/* _istft(X (B, F, T) complex64, n_fft, hop, window, win_length, center, normalized, length)
+ * -> (B, Lout) float32 */
+static PyObject *py_istft(PyObject *self, PyObject *args) {
+    static const char fn[] = "istft";
+    PyObject *xo, *wo;
+    long long n_fft, hop, win_length, length;
+    int center, normalized;
+    PyArrayObject *x = NULL, *w = NULL, *out = NULL;
+    if (!PyArg_ParseTuple(args, "OLLOLppL:_istft", &xo, &n_fft, &hop, &wo, &win_length, &center, &normalized,
+                          &length))
+        return NULL;
+    x = complex_array(xo, fn, "stft_matrix", 3);
+    if (!x) goto fail;
+    if (get_window(wo, fn, win_length, &w)) goto fail;
+    int64_t B = PyArray_DIM(x, 0), F = PyArray_DIM(x, 1), T = PyArray_DIM(x, 2), Lout = 0;
+    if (n_fft < 1 || F != n_fft / 2 + 1) {
+        PyErr_Format(PyExc_ValueError, "%s: n_fft = %lld needs %lld onesided frequency bins, got shape %s", fn,
+                     n_fft, n_fft / 2 + 1, slm_py_shape_str(x));
+        goto fail;
+    }
+    slm_status st = slm_istft_length(&Lout, T, n_fft, hop, center, length);
+    if (st) {
+        slm_py_raise(st);
+        goto fail;
+    }
+    int64_t shape[2] = {B, Lout};
+    out = slm_py_new_f32(2, shape, fn);
+    if (!out) goto fail;
+    SLM_PY_COMPUTE(st, slm_istft_f32((float *)PyArray_DATA(out), (const float *)PyArray_DATA(x), B, T, n_fft, hop,
+                                     w ? (const float *)PyArray_DATA(w) : NULL, win_length, center, normalized,
+                                     length));
+    if (st) {
+        slm_py_raise(st);
+        goto fail;
+    }
+    Py_DECREF(x);
+    Py_XDECREF(w);
+    return (PyObject *)out;
+fail:
+    Py_XDECREF(x);
+    Py_XDECREF(w);
+    Py_XDECREF(out);
+    return NULL;
+}
+
+/* _griffin_lim(S (B, F, T), init (B, F, T) complex64 or None, n_fft, hop, window,
+ * win_length, power, n_iter, momentum, length, rand_init, seed) -> (B, Lout) */
+static PyObject *py_griffin_lim(PyObject *self, PyObject *args) {
+    static const char fn[] = "griffin_lim";
+    PyObject *so, *io, *wo;
+    long long n_fft, hop, win_length, n_iter, length;
+    unsigned long long seed;
+    double power, momentum;
+    int rand_init;
+    PyArrayObject *s = NULL, *init = NULL, *w = NULL, *out = NULL;
+    if (!PyArg_ParseTuple(args, "OOLLOLdLdLpK:_griffin_lim", &so, &io, &n_fft, &hop, &wo, &win_length, &power,
+                          &n_iter, &momentum, &length, &rand_init, &seed))
+        return NULL;
+    s = slm_py_float_array(so, fn, "specgram", 3, 3);
+    if (!s) goto fail;
+    if (io != Py_None) {
+        init = complex_array(io, fn, "init_phase", 3);
+        if (!init) goto fail;
+        if (!PyArray_SAMESHAPE(init, s)) {
+            PyErr_Format(PyExc_ValueError, "%s: init_phase shape %s differs from specgram's", fn, slm_py_shape_str(init));
+            goto fail;
+        }
+    }
+    if (get_window(wo, fn, win_length, &w)) goto fail;
+    int64_t B = PyArray_DIM(s, 0), F = PyArray_DIM(s, 1), T = PyArray_DIM(s, 2), Lout = 0;
+    if (n_fft < 1 || F != n_fft / 2 + 1) {
+        PyErr_Format(PyExc_ValueError, "%s: n_fft = %lld needs %lld frequency bins, got specgram shape %s", fn,
+                     n_fft, n_fft / 2 + 1, slm_py_shape_str(s));
+        goto fail;
+    }
+    slm_status st = slm_istft_length(&Lout, T, n_fft, hop, 1, length);
+    if (st) {
+        slm_py_raise(st);
+        goto fail;
+    }
+    int64_t shape[2] = {B, Lout};
+    out = slm_py_new_f32(2, shape, fn);
+    if (!out) goto fail;
+    SLM_PY_COMPUTE(st, slm_griffin_lim_f32((float *)PyArray_DATA(out), (const float *)PyArray_DATA(s),
+                                           init ? (const float *)PyArray_DATA(init) : NULL, B, T, n_fft, hop,
+                                           w ? (const float *)PyArray_DATA(w) : NULL, win_length, power, n_iter,
+                                           momentum, length, rand_init, (uint64_t)seed));
+    if (st) {
+        slm_py_raise(st);
+        goto fail;
+    }
+    Py_DECREF(s);
+    Py_XDECREF(init);
+    Py_XDECREF(w);
+    return (PyObject *)out;
+fail:
+    Py_XDECREF(s);
+    Py_XDECREF(init);
+    Py_XDECREF(w);
+    Py_XDECREF(out);
+    return NULL;
+}
 
 PyMethodDef slm_py_dsp_methods[] = {
     {"_rfft", py_rfft, METH_VARARGS, "_rfft(x): real FFT of the last axis (float32 -> complex64)"},
     {"_irfft", py_irfft, METH_VARARGS, "_irfft(X, n): inverse real FFT of the last axis"},
     {"_fft", py_fft, METH_VARARGS, "_fft(x, inverse): complex FFT of the last axis (complex64)"},
-    /* @@STFTM@@ */
+    {"_window", py_window, METH_VARARGS, "_window(kind, L, periodic, beta): analysis window"},
+    {"_stft", py_stft, METH_VARARGS, "_stft(x, n_fft, hop, window, win_length, center, pad, normalized, onesided, mode)"},
+    {"_istft", py_istft, METH_VARARGS, "_istft(X, n_fft, hop, window, win_length, center, normalized, length)"},
+    {"_griffin_lim", py_griffin_lim, METH_VARARGS,
+     "_griffin_lim(S, init, n_fft, hop, window, win_length, power, n_iter, momentum, length, rand_init, seed)"},
     {NULL, NULL, 0, NULL}};
