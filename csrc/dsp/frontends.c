@@ -127,14 +127,14 @@ static slm_status check_finite(const char *fn, const char *arg, const float *x, 
 /* ---- windows ------------------------------------------------------------------------ */
 
 /* w (n) of a torch-style periodic window, computed in double */
-static void make_window(float *w, slm_window_kind kind, int64_t n) {
+static void make_window(float *w, slm_fe_window kind, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         double a = 2.0 * M_PI * (double)i / (double)n, v = 1.0;
         switch (kind) {
-        case SLM_WINDOW_HANN: v = 0.5 - 0.5 * cos(a); break;
-        case SLM_WINDOW_HAMMING: v = 0.54 - 0.46 * cos(a); break;
-        case SLM_WINDOW_BLACKMAN: v = 0.42 - 0.5 * cos(a) + 0.08 * cos(2.0 * a); break;
-        case SLM_WINDOW_RECT: v = 1.0; break;
+        case SLM_FE_WINDOW_HANN: v = 0.5 - 0.5 * cos(a); break;
+        case SLM_FE_WINDOW_HAMMING: v = 0.54 - 0.46 * cos(a); break;
+        case SLM_FE_WINDOW_BLACKMAN: v = 0.42 - 0.5 * cos(a) + 0.08 * cos(2.0 * a); break;
+        case SLM_FE_WINDOW_RECT: v = 1.0; break;
         }
         w[i] = (float)v;
     }
@@ -148,7 +148,7 @@ slm_melspec_params slm_melspec_default_params(void) {
     p.n_fft = 400;
     p.hop_length = 200;
     p.win_length = 400;
-    p.window = SLM_WINDOW_HANN;
+    p.window = SLM_FE_WINDOW_HANN;
     p.pad1_mode = SLM_FE_PAD_REFLECT;
     p.center = 1;
     p.center_mode = SLM_FE_PAD_REFLECT;
@@ -178,7 +178,7 @@ slm_status slm_melspec_frames(int64_t *T, int64_t L, const slm_melspec_params *p
     SLM_CHECK(p->hop_length >= 1, fn, "hop_length must be >= 1, got %lld", (long long)p->hop_length);
     SLM_CHECK(p->win_length >= 1 && p->win_length <= p->n_fft, fn, "win_length must lie in [1, n_fft=%lld], got %lld",
               (long long)p->n_fft, (long long)p->win_length);
-    SLM_CHECK(p->window >= SLM_WINDOW_HANN && p->window <= SLM_WINDOW_RECT, fn, "unknown window kind %d",
+    SLM_CHECK(p->window >= SLM_FE_WINDOW_HANN && p->window <= SLM_FE_WINDOW_RECT, fn, "unknown window kind %d",
               (int)p->window);
     SLM_CHECK(p->pad1_mode >= SLM_FE_PAD_CONSTANT && p->pad1_mode <= SLM_FE_PAD_SYMMETRIC && p->center_mode >= SLM_FE_PAD_CONSTANT &&
                   p->center_mode <= SLM_FE_PAD_SYMMETRIC,

@@ -107,7 +107,7 @@ static PyObject *py_melspec(PyObject *self, PyObject *args, PyObject *kwargs) {
     p.n_fft = n_fft;
     p.hop_length = hop;
     p.win_length = win;
-    p.window = (slm_window_kind)window;
+    p.window = (slm_fe_window)window;
     p.pad0_left = pad0l;
     p.pad0_right = pad0r;
     p.pad1_left = pad1l;

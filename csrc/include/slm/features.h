@@ -57,11 +57,11 @@ typedef enum {
 } slm_fe_pad_mode;
 
 typedef enum {
-    SLM_WINDOW_HANN = 0,    /* periodic (torch.hann_window default), 0.5 - 0.5 cos */
-    SLM_WINDOW_HAMMING = 1, /* periodic, 0.54 - 0.46 cos */
-    SLM_WINDOW_BLACKMAN = 2,/* periodic, 0.42 - 0.5 cos + 0.08 cos 2 */
-    SLM_WINDOW_RECT = 3     /* ones */
-} slm_window_kind;
+    SLM_FE_WINDOW_HANN = 0,    /* periodic (torch.hann_window default), 0.5 - 0.5 cos */
+    SLM_FE_WINDOW_HAMMING = 1, /* periodic, 0.54 - 0.46 cos */
+    SLM_FE_WINDOW_BLACKMAN = 2,/* periodic, 0.42 - 0.5 cos + 0.08 cos 2 */
+    SLM_FE_WINDOW_RECT = 3     /* ones */
+} slm_fe_window;
 
 typedef enum {
     SLM_MELLOG_NONE = 0,   /* the mel spectrogram itself */
@@ -84,7 +84,7 @@ typedef enum {
  * F bins. T = 1 + (padded length - n_fft) / hop, minus one with drop_last (Whisper). */
 typedef struct {
     int64_t n_fft, hop_length, win_length;
-    slm_window_kind window;   /* used when window_data is NULL */
+    slm_fe_window window;   /* used when window_data is NULL */
     const float *window_data; /* (win_length) or NULL */
     int64_t pad0_left, pad0_right;
     int64_t pad1_left, pad1_right;
