@@ -30,7 +30,12 @@ FAST = os.environ.get("SLM_TEST_FAST") == "1"  # smaller sweeps (sanitizer runs)
 
 
 def nmse(a, b):
-    """Normalised MSE: sum((a-b)^2) / sum(b^2), in float64. 0 when both are all zero."""
+    """Normalised MSE: sum(|a-b|^2) / sum(|b|^2), in float64. 0 when both are all zero.
+    Complex arrays count both parts (a plain float64 cast would drop the imaginary one)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if np.iscomplexobj(a) or np.iscomplexobj(b):
+        a = np.stack([a.real, a.imag], axis=-1) if np.iscomplexobj(a) else np.stack([a, np.zeros_like(a)], -1)
+        b = np.stack([b.real, b.imag], axis=-1) if np.iscomplexobj(b) else np.stack([b, np.zeros_like(b)], -1)
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     assert a.shape == b.shape, f"shape {a.shape} != reference {b.shape}"
@@ -48,7 +53,8 @@ def assert_close(out, ref, bound=1e-7, what="output"):
     """NMSE of out against ref within bound; prints max abs diff on failure."""
     ref = np.asarray(ref)
     err = nmse(out, ref)
-    maxdiff = float(np.nanmax(np.abs(np.asarray(out, np.float64) - ref))) if ref.size else 0.0
+    wide = np.complex128 if np.iscomplexobj(out) or np.iscomplexobj(ref) else np.float64
+    maxdiff = float(np.nanmax(np.abs(np.asarray(out, wide) - ref))) if ref.size else 0.0
     assert err <= bound, f"{what}: nmse {err:.3e} > {bound:.0e} (max diff {maxdiff:.3e})"
 
 

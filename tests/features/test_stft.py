@@ -6,21 +6,7 @@ import pytest
 import slm
 from slm.features import istft, spectrogram, stft, window
 
-import conftest
-from conftest import load_speech
-
-def _ri(a):
-    """complex -> (..., 2) real pairs: conftest's nmse would drop imaginary parts"""
-    a = np.asarray(a)
-    return np.stack([a.real, a.imag], -1) if np.iscomplexobj(a) else a
-
-
-def assert_close(out, ref, bound=1e-7, what="output"):
-    conftest.assert_close(_ri(out), _ri(ref), bound, what)
-
-
-def nmse(a, b):
-    return conftest.nmse(_ri(a), _ri(b))
+from conftest import assert_close, load_speech, nmse
 
 
 CASES = [(400, 160, 400), (512, 128, 400), (1024, 256, 1024), (2048, 512, 2048), (401, 100, 301),
