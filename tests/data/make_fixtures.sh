@@ -2,16 +2,17 @@
 # make_fixtures.sh: rebuild the committed speech fixtures in tests/data/speech/ from
 # Debian packages. Real human speech comes from codec2-examples and alsa-utils;
 # sentences with known text come from festival (+ festvox-us-slt-hts) and flite.
-# The files are committed (about 1.5 MB in all), so the test suite does not run this;
-# it is here so that anyone can see, and redo, where every fixture came from:
+# The files are committed (about 1.2 MB in all) so that the tests read them directly;
+# tests/test_fixtures.py runs this script into a temporary folder and checks that it
+# makes the same bytes. To redo them:
 #
 #   apt-get install -y codec2-examples alsa-utils festival festvox-us-slt-hts flite
-#   sh tests/data/make_fixtures.sh
+#   sh tests/data/make_fixtures.sh [OUT_DIR]
 #
 # Each synthetic file's text is in transcripts.tsv (file<TAB>text), for
 # intelligibility checks with an offline ASR.
 set -eu
-out="$(dirname "$0")/speech"
+out="${1:-$(dirname "$0")/speech}"  # optional argument: another output folder
 mkdir -p "$out"
 
 need() { [ -e "$1" ] || { echo "missing $1: apt-get install -y $2" >&2; exit 1; }; }
