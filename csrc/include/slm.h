@@ -140,5 +140,7 @@ void slm_bf16_to_f32(float *out, const uint16_t *inp, int64_t n);
 #include "slm/features.h"
 #include "slm/f0.h"
 #include "slm/audio.h"
+#include "slm/units.h"
+#include "slm/kmeans.h"
 
 #endif /* SLM_H */

@@ -84,5 +84,7 @@ extern PyMethodDef slm_py_dsp_methods[];
 extern PyMethodDef slm_py_features_methods[];
 extern PyMethodDef slm_py_f0_methods[];
 extern PyMethodDef slm_py_audio_methods[];
+extern PyMethodDef slm_py_units_methods[];
+extern PyMethodDef slm_py_kmeans_methods[];
 
 #endif
