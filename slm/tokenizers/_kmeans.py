@@ -265,6 +265,58 @@ _SKLEARN_NAMES = [f"{m}.{n}" for m in ("sklearn.cluster._kmeans", "sklearn.clust
                   for n in ("KMeans", "MiniBatchKMeans")]
 
 
+class _JoblibUnpickler(pickle._Unpickler):
+    """The pure-Python unpickler with the restricted unpickler's find_class (nothing is
+    imported) and joblib's one extension: after BUILD of a NumpyArrayWrapper, the array's
+    raw bytes follow in the stream (optional alignment padding, then count * itemsize
+    bytes); they are read here as plain numbers (object dtypes refused)."""
+
+    def __init__(self, file, restricted, wrapper, where):
+        super().__init__(file)
+        self._restricted = restricted
+        self._wrapper = wrapper
+        self._where = where
+
+    def find_class(self, module, name):
+        return self._restricted.find_class(module, name)
+
+    def persistent_load(self, pid):
+        raise pickle.UnpicklingError(f"{self._where}: persistent ids are not allowed")
+
+    def _load_build(self):
+        pickle._Unpickler.load_build(self)
+        top = self.stack[-1]
+        if isinstance(top, self._wrapper):
+            self.stack[-1] = self._read_array(top.state)
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+    dispatch[pickle.BUILD[0]] = _load_build
+
+    def _read_array(self, st):
+        from ..io._unpickler import _as_dtype, _int_tuple
+        from ..io import UnsafePickleError
+        dtype = _as_dtype(st.get("dtype"))
+        if dtype.hasobject:
+            raise UnsafePickleError(f"{self._where}: object arrays are not allowed")
+        shape = _int_tuple(st.get("shape"), "joblib array shape")
+        if st.get("numpy_array_alignment_bytes") is not None:
+            pad = self.read(1)
+            if len(pad) != 1:
+                raise ValueError(f"{self._where}: truncated joblib array")
+            self.read(pad[0])
+        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        nbytes = count * dtype.itemsize
+        if count < 0 or nbytes > (1 << 34):
+            raise ValueError(f"{self._where}: joblib array of {nbytes} bytes is too large")
+        raw = self.read(nbytes)
+        if len(raw) != nbytes:
+            raise ValueError(f"{self._where}: truncated joblib array data")
+        a = np.frombuffer(raw, dtype=dtype, count=count).copy()
+        if st.get("order") == "F":
+            return a.reshape(shape[::-1]).T
+        return a.reshape(shape)
+
+
 def load_sklearn_kmeans_pickle(path):
     """Dict of the pickled estimator's attributes (``cluster_centers_`` as float32 (K, D)).
     Raises slm.io.UnsafePickleError for any global other than the KMeans classes and
@@ -274,7 +326,13 @@ def load_sklearn_kmeans_pickle(path):
     path = os.fspath(path)
     with open(path, "rb") as f:
         data = f.read()
-    obj = RestrictedUnpickler(io.BytesIO(data), path, extra_globals=extra).load()
+    if data[:1] in (b"\x78", b"\x1f") or data[:3] in (b"ZF\x00", b"BZh") or data[:4] == b"\xfd7zX":
+        raise ValueError(f"{path}: compressed joblib files are not supported; "
+                         "re-save with joblib.dump(model, path) (compress=0)")
+    wrapper = _stub_class("NumpyArrayWrapper", "joblib array")
+    extra["joblib.numpy_pickle.NumpyArrayWrapper"] = wrapper
+    restricted = RestrictedUnpickler(io.BytesIO(b""), path, extra_globals=extra)
+    obj = _JoblibUnpickler(io.BytesIO(data), restricted, wrapper, path).load()
     st = getattr(obj, "state", None)
     if not isinstance(st, dict) or "cluster_centers_" not in st:
         raise ValueError(f"{path}: not a fitted scikit-learn KMeans pickle")
