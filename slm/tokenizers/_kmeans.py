@@ -6,7 +6,7 @@ Assignment (``predict``, and the assignment step of every training loop) is C:
 are NumPy around it: k-means++ seeding, Lloyd iterations, MiniBatchKMeans-style
 per-centre learning rates for streamed batches. Every random draw comes from a
 ``numpy.random.Generator`` seeded by ``random_state`` and every reduction is a
-sequential ``np.add.at``/``bincount``, so results depend on the seed and the data
+fixed-order ``np.add.reduceat`` after a stable sort, so results depend on the seed and the data
 only, not on the thread count (the C assignment is per row and deterministic).
 """
 import io
@@ -39,6 +39,19 @@ def _assign(x, c):
     return _C.kmeans_predict(x, c)
 
 
+def _cluster_sums(x, lab, k):
+    """(sums float64 (k, D), counts int64 (k)) of the rows of x per label: a stable sort then
+    np.add.reduceat, a fixed summation order (no threads), so results are reproducible."""
+    cnt = np.bincount(lab, minlength=k)
+    sums = np.zeros((k, x.shape[1]), np.float64)
+    if x.shape[0]:
+        order = np.argsort(lab, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+        nz = cnt > 0
+        sums[nz] = np.add.reduceat(x[order].astype(np.float64), starts[nz], axis=0)
+    return sums, cnt
+
+
 def _kmeanspp(x, k, rng, n_local_trials=None):
     """k-means++ seeding (Arthur & Vassilvitskii) with greedy trials as scikit-learn does it:
     2 + log(k) candidates per step drawn by D^2 weights, keep the one lowering the potential most."""
@@ -49,6 +62,8 @@ def _kmeanspp(x, k, rng, n_local_trials=None):
     centers[0] = x[rng.integers(n)]
     _, d2 = _assign(x, centers[:1])
     d2 = d2.astype(np.float64)
+    x64 = x.astype(np.float64)
+    xx = (x64 * x64).sum(1)
     for i in range(1, k):
         pot = d2.sum()
         if pot <= 0:
@@ -56,13 +71,12 @@ def _kmeanspp(x, k, rng, n_local_trials=None):
         else:
             cand = np.searchsorted(np.cumsum(d2), rng.random(n_local_trials) * pot)
             cand = np.minimum(cand, n - 1)
-        best, best_pot, best_d2 = None, np.inf, None
-        for c in cand:
-            _, dc = _assign(x, x[c:c + 1])
-            nd2 = np.minimum(d2, dc)
-            p = nd2.sum()
-            if p < best_pot:
-                best, best_pot, best_d2 = c, p, nd2
+        # squared distances to all candidates at once (one GEMM, as sklearn's seeding does)
+        xc = x[cand].astype(np.float64)
+        dc = xx[:, None] - 2.0 * (x64 @ xc.T) + (xc * xc).sum(1)[None, :]
+        nd2 = np.minimum(d2[:, None], np.maximum(dc, 0.0))
+        j = int(np.argmin(nd2.sum(0)))  # first best candidate on equal potentials
+        best, best_d2 = cand[j], nd2[:, j]
         centers[i] = x[best]
         d2 = best_d2
     return centers
@@ -134,12 +148,9 @@ class KMeans:
         rng = np.random.default_rng(self.random_state)
         c = _kmeanspp(x, k, rng)
         tol = self.tol * float(np.mean(np.var(x.astype(np.float64), axis=0)))
-        lab = None
+        lab, _ = _assign(x, c)
         for it in range(1, self.max_iter + 1):
-            lab, _ = _assign(x, c)
-            sums = np.zeros((k, d), np.float64)
-            np.add.at(sums, lab, x)
-            cnt = np.bincount(lab, minlength=k)
+            sums, cnt = _cluster_sums(x, lab, k)
             new = c.astype(np.float64).copy()
             nz = cnt > 0
             new[nz] = sums[nz] / cnt[nz, None]
@@ -147,7 +158,10 @@ class KMeans:
             shift = float(((new.astype(np.float64) - c) ** 2).sum())
             c = new
             self.n_iter_ = it
-            if np.array_equal(lab, _assign(x, c)[0]) or shift <= tol:
+            new_lab, _ = _assign(x, c)
+            done = np.array_equal(lab, new_lab) or shift <= tol
+            lab = new_lab
+            if done:
                 break
         self.cluster_centers_ = c
         lab, d2 = _assign(x, c)
@@ -175,9 +189,7 @@ class KMeans:
             self.counts_ = np.zeros(k, np.int64)
         c = self.cluster_centers_.astype(np.float64)
         lab, _ = _assign(x, self.cluster_centers_)
-        sums = np.zeros_like(c)
-        np.add.at(sums, lab, x)
-        b = np.bincount(lab, minlength=k)
+        sums, b = _cluster_sums(x, lab, k)
         nz = b > 0
         total = self.counts_ + b
         # c <- (c * count + sum of new points) / (count + b): the running mean, which is
