@@ -22,9 +22,8 @@ __all__ = ["KMeans", "load_sklearn_kmeans_pickle"]
 
 def _as_features(x, what="x", d=None):
     x = np.asarray(x)
-    if x.dtype.kind not in "fiu" or x.dtype == np.float16:
-        if x.dtype != np.float16:
-            raise TypeError(f"KMeans: {what} must be a real float array, got dtype {x.dtype}")
+    if x.dtype.kind not in "fiu":
+        raise TypeError(f"KMeans: {what} must be a real float array, got dtype {x.dtype}")
     if x.ndim != 2:
         raise ValueError(f"KMeans: {what} must be 2-D (n_samples, n_features), got shape {x.shape}")
     if d is not None and x.shape[1] != d:
@@ -148,17 +147,21 @@ class KMeans:
         rng = np.random.default_rng(self.random_state)
         c = _kmeanspp(x, k, rng)
         tol = self.tol * float(np.mean(np.var(x.astype(np.float64), axis=0)))
-        lab, _ = _assign(x, c)
+        lab, d2 = _assign(x, c)
         for it in range(1, self.max_iter + 1):
             sums, cnt = _cluster_sums(x, lab, k)
             new = c.astype(np.float64).copy()
             nz = cnt > 0
             new[nz] = sums[nz] / cnt[nz, None]
+            empty = np.nonzero(~nz)[0]
+            if len(empty):  # as sklearn: an empty cluster moves to the farthest points
+                far = np.argsort(-d2.astype(np.float64), kind="stable")[:len(empty)]
+                new[empty] = x[far]
             new = new.astype(np.float32)
             shift = float(((new.astype(np.float64) - c) ** 2).sum())
             c = new
             self.n_iter_ = it
-            new_lab, _ = _assign(x, c)
+            new_lab, d2 = _assign(x, c)
             done = np.array_equal(lab, new_lab) or shift <= tol
             lab = new_lab
             if done:
