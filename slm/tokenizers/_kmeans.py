@@ -287,7 +287,7 @@ class _JoblibUnpickler(pickle._Unpickler):
     bytes); they are read here as plain numbers (object dtypes refused)."""
 
     def __init__(self, file, restricted, wrapper, where):
-        super().__init__(file)
+        super().__init__(file, encoding="latin1")  # Python 2 str = numpy's raw bytes
         self._restricted = restricted
         self._wrapper = wrapper
         self._where = where

@@ -168,6 +168,11 @@ def test_malicious_pickle(tmp_path):
     with pytest.raises(slm.io.UnsafePickleError):
         KMeans.from_sklearn_pickle(f)
     assert not os.path.exists("/tmp/slm_kmeans_pwned")
+    joblib = pytest.importorskip("joblib")
+    joblib.dump({"cluster_centers_": _Evil(), "a": np.zeros(3)}, tmp_path / "evil.joblib")
+    with pytest.raises(slm.io.UnsafePickleError):
+        KMeans.load(tmp_path / "evil.joblib")
+    assert not os.path.exists("/tmp/slm_kmeans_pwned")
     f2 = tmp_path / "plain.pkl"
     with open(f2, "wb") as fh:
         pickle.dump([1, 2], fh)
