@@ -213,3 +213,20 @@ def test_bad_input():
     with pytest.raises(ValueError):
         slm._C.kmeans_predict(x, np.zeros((0, 4), np.float32))
     assert np.array_equal(km.predict(x), KMeans.from_centers(km.cluster_centers_).predict(x))
+
+
+def test_partial_fit_rule():
+    """One mini-batch step is MiniBatchKMeans's per-centre learning rate: the running mean."""
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((40, 5)).astype(np.float32)
+    b = rng.standard_normal((30, 5)).astype(np.float32)
+    km = KMeans(4, random_state=0).partial_fit(a)
+    c0, n0 = km.cluster_centers_.astype(np.float64), km.counts_.copy()
+    lab = km.predict(b)
+    km.partial_fit(b)
+    for j in range(4):
+        m = lab == j
+        want = c0[j] if not m.any() else (c0[j] * n0[j] + b[m].astype(np.float64).sum(0)) / (n0[j] + m.sum())
+        np.testing.assert_allclose(km.cluster_centers_[j], want, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError):
+        KMeans(50).partial_fit(a)  # first batch smaller than k
