@@ -9,6 +9,14 @@
 extern "C" {
 #endif
 
+/* labels (N) = index of the centroid of centroids (K, D) nearest to each row of x (N, D) in
+ * squared Euclidean distance (scikit-learn KMeans.predict); ties give the lowest index.
+ * dist (N), if not NULL, gets that squared distance. Runs the vq family's nearest-codeword
+ * kernel (blocked x.c^T with norms, SIMD on avx2/avx512). NaN/Inf in x or centroids is
+ * SLM_ERR_VALUE naming the row. Needs K >= 1, D >= 1; N may be 0. */
+slm_status slm_kmeans_predict_f32(int64_t *labels, float *dist, const float *x, const float *centroids,
+                                  int64_t N, int64_t K, int64_t D);
+
 #ifdef __cplusplus
 }
 #endif

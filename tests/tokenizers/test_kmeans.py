@@ -1,0 +1,232 @@
+"""slm.tokenizers.KMeans: parity of predict with scikit-learn's KMeans.predict on the same
+centroids (random data and real-speech MFCC/log-mel), fit quality and reproducibility,
+mini-batch streaming, centroid files, sklearn pickles through the restricted unpickler,
+and bad input."""
+import io
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import load_speech
+import slm
+from slm.tokenizers import KMeans
+
+sklearn_cluster = pytest.importorskip("sklearn.cluster")
+
+
+def _sk_with_centers(c):
+    sk = sklearn_cluster.KMeans(n_clusters=c.shape[0], n_init=1)
+    sk.cluster_centers_ = c
+    sk.n_features_in_ = c.shape[1]
+    sk._n_threads = 1
+    sk.labels_ = np.zeros(1, np.int32)
+    return sk
+
+
+def _check_parity(x, c):
+    """Labels equal to sklearn's predict except at proven ties: the two candidates' exact
+    (float64) squared distances differ by less than 16 float32 ulps of the distance scale
+    (||x||^2 + ||c||^2, the magnitude the float32 expansion cancels from), and ties are rare."""
+    ours = KMeans.from_centers(c).predict(x)
+    ref = _sk_with_centers(c).predict(x)
+    assert ours.dtype == np.int64 and ours.shape == (x.shape[0],)
+    diff = np.nonzero(ours != ref)[0]
+    x64, c64 = x.astype(np.float64), c.astype(np.float64)
+    for i in diff:
+        da = ((x64[i] - c64[ours[i]]) ** 2).sum()
+        db = ((x64[i] - c64[ref[i]]) ** 2).sum()
+        scale = (x64[i] ** 2).sum() + max((c64[ours[i]] ** 2).sum(), (c64[ref[i]] ** 2).sum())
+        assert abs(da - db) <= 16 * np.finfo(np.float32).eps * scale, (i, da, db, scale)
+    assert len(diff) <= max(2, x.shape[0] // 1000), f"{len(diff)} ties of {x.shape[0]}"
+
+
+@pytest.mark.parametrize("D,K", [(39, 50), (80, 100), (768, 500), (39, 500), (768, 50)])
+def test_predict_parity_random(path, D, K):
+    rng = np.random.default_rng(D * 1000 + K)
+    x = rng.standard_normal((1500, D)).astype(np.float32)
+    c = rng.standard_normal((K, D)).astype(np.float32)
+    _check_parity(x, c)
+    # centres drawn from the data: many near-duplicate distances
+    _check_parity(x, (x[:K] + 0.01 * c).astype(np.float32))
+
+
+def _speech_features():
+    y, sr = load_speech("festival_slt.wav")
+    y = np.ascontiguousarray(y[: sr * 3], dtype=np.float32)  # 32 kHz fixture, 3 s
+    mk = {"n_fft": 800, "hop_length": 160, "n_mels": 80}
+    mf = slm.features.mfcc(y, sample_rate=sr, n_mfcc=39, melkwargs=mk).T
+    mel = np.log(slm.features.melspectrogram(y, sample_rate=sr, **mk) + 1e-6).T
+    return np.ascontiguousarray(mf, np.float32), np.ascontiguousarray(mel, np.float32)
+
+
+@pytest.mark.parametrize("K", [50, 100, 500])
+def test_predict_parity_speech(path, K):
+    for feats in _speech_features():
+        k = min(K, feats.shape[0] // 2)
+        rng = np.random.default_rng(K)
+        c = feats[rng.choice(feats.shape[0], k, replace=False)] + 0.05 * rng.standard_normal(
+            (k, feats.shape[1])).astype(np.float32)
+        _check_parity(feats, c.astype(np.float32))
+
+
+def test_fit_quality_and_reproducible():
+    rng = np.random.default_rng(1)
+    mf, _ = _speech_features()
+    x = np.concatenate([mf, rng.standard_normal((1500, 39)).astype(np.float32) * 5 + 3])
+    ours, ref = [], []
+    for seed in range(3):
+        a = KMeans(50, random_state=seed).fit(x)
+        b = KMeans(50, random_state=seed).fit(x)
+        assert np.array_equal(a.cluster_centers_, b.cluster_centers_)
+        assert a.inertia_ == b.inertia_
+        ours.append(a.inertia_)
+        ref.append(sklearn_cluster.KMeans(50, n_init=1, random_state=seed).fit(x).inertia_)
+    assert np.mean(ours) <= 1.03 * np.mean(ref), (ours, ref)
+    # inertia_ is the sum of squared distances under the final centres
+    lab, d2 = a.predict_with_distances(x)
+    assert abs(a.inertia_ - d2.astype(np.float64).sum()) <= 1e-6 * a.inertia_
+
+
+def test_fit_independent_of_threads():
+    x = np.random.default_rng(2).standard_normal((3000, 20)).astype(np.float32)
+    old = slm.get_num_threads() if hasattr(slm, "get_num_threads") else None
+    if old is None or not hasattr(slm, "set_num_threads"):
+        pytest.skip("no thread control")
+    try:
+        slm.set_num_threads(1)
+        a = KMeans(16, random_state=3).fit(x).cluster_centers_
+        slm.set_num_threads(2)
+        b = KMeans(16, random_state=3).fit(x).cluster_centers_
+    finally:
+        slm.set_num_threads(old)
+    assert np.array_equal(a, b)
+
+
+def test_stream_minibatch(tmp_path):
+    rng = np.random.default_rng(4)
+    true = rng.standard_normal((20, 16)).astype(np.float32) * 10
+    chunks = []
+    for i in range(6):
+        lab = rng.integers(0, 20, 2000)
+        f = tmp_path / f"chunk{i}.npy"
+        np.save(f, (true[lab] + rng.standard_normal((2000, 16))).astype(np.float32))
+        chunks.append(f)
+    files = lambda: (np.load(f, mmap_mode="r") for f in chunks)  # noqa: E731
+    km = KMeans(20, random_state=0, batch_size=1024).fit_stream(files, epochs=2)
+    x = np.concatenate(list(files()))
+    full = KMeans(20, random_state=0).fit(x)
+    _, d2 = km.predict_with_distances(x)
+    assert d2.astype(np.float64).sum() <= 1.5 * full.inertia_
+    km2 = KMeans(20, random_state=0, batch_size=1024).fit_stream(files, epochs=2)
+    assert np.array_equal(km.cluster_centers_, km2.cluster_centers_)
+
+
+def test_files(tmp_path):
+    c = np.random.default_rng(5).standard_normal((10, 8)).astype(np.float32)
+    km = KMeans.from_centers(c)
+    for name in ("c.npy", "c.safetensors"):
+        km.save(tmp_path / name)
+        assert np.array_equal(KMeans.load(tmp_path / name).cluster_centers_, c)
+
+
+@pytest.mark.parametrize("kind", ["pickle", "joblib"])
+@pytest.mark.parametrize("cls", ["KMeans", "MiniBatchKMeans"])
+def test_sklearn_pickles(tmp_path, kind, cls):
+    x = np.random.default_rng(6).standard_normal((600, 12)).astype(np.float32)
+    sk = getattr(sklearn_cluster, cls)(n_clusters=7, n_init=1, random_state=0).fit(x)
+    f = tmp_path / "km.bin"
+    if kind == "pickle":
+        with open(f, "wb") as fh:
+            pickle.dump(sk, fh)
+    else:
+        joblib = pytest.importorskip("joblib")
+        joblib.dump(sk, f)
+    km = KMeans.load(f)
+    assert np.array_equal(km.cluster_centers_, sk.cluster_centers_.astype(np.float32))
+    assert np.array_equal(km.predict(x), sk.predict(x))
+    # loading imports neither sklearn nor joblib
+    code = ("import sys; from slm.tokenizers import KMeans; KMeans.load(sys.argv[1]); "
+            "assert 'sklearn' not in sys.modules and 'joblib' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code, str(f)], check=True, cwd=os.getcwd())
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("touch /tmp/slm_kmeans_pwned",))
+
+
+def test_malicious_pickle(tmp_path):
+    f = tmp_path / "evil.pkl"
+    with open(f, "wb") as fh:
+        pickle.dump({"cluster_centers_": _Evil()}, fh)
+    if os.path.exists("/tmp/slm_kmeans_pwned"):
+        os.remove("/tmp/slm_kmeans_pwned")
+    with pytest.raises(slm.io.UnsafePickleError):
+        KMeans.from_sklearn_pickle(f)
+    assert not os.path.exists("/tmp/slm_kmeans_pwned")
+    joblib = pytest.importorskip("joblib")
+    joblib.dump({"cluster_centers_": _Evil(), "a": np.zeros(3)}, tmp_path / "evil.joblib")
+    with pytest.raises(slm.io.UnsafePickleError):
+        KMeans.load(tmp_path / "evil.joblib")
+    assert not os.path.exists("/tmp/slm_kmeans_pwned")
+    f2 = tmp_path / "plain.pkl"
+    with open(f2, "wb") as fh:
+        pickle.dump([1, 2], fh)
+    with pytest.raises(ValueError):
+        KMeans.from_sklearn_pickle(f2)
+
+
+def test_bad_input():
+    x = np.random.default_rng(7).standard_normal((20, 4)).astype(np.float32)
+    with pytest.raises(ValueError):
+        KMeans(30).fit(x)  # k > n
+    for k in (0, -1):
+        with pytest.raises(ValueError):
+            KMeans(k)
+    km = KMeans(3).fit(x)
+    with pytest.raises(ValueError):
+        km.predict(np.zeros((5, 5), np.float32))  # D mismatch
+    bad = x.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError):
+        km.predict(bad)
+    with pytest.raises(ValueError):
+        KMeans(3).fit(bad)
+    with pytest.raises(ValueError):
+        km.predict(x[0])  # rank
+    with pytest.raises(TypeError):
+        km.predict(x.astype(np.complex64))
+    with pytest.raises(TypeError):
+        km.predict(np.array([["a"] * 4]))
+    assert km.predict(np.zeros((0, 4), np.float32)).shape == (0,)
+    with pytest.raises(ValueError):
+        KMeans(3).partial_fit(np.zeros((0, 4), np.float32))
+    with pytest.raises(ValueError):
+        KMeans(3).predict(x)  # not fitted
+    huge = np.broadcast_to(np.zeros(1, np.float32), (1 << 40, 4))
+    with pytest.raises((MemoryError, ValueError)):
+        km.predict(huge)
+    with pytest.raises(ValueError):
+        slm._C.kmeans_predict(x, np.zeros((0, 4), np.float32))
+    assert np.array_equal(km.predict(x), KMeans.from_centers(km.cluster_centers_).predict(x))
+
+
+def test_partial_fit_rule():
+    """One mini-batch step is MiniBatchKMeans's per-centre learning rate: the running mean."""
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((40, 5)).astype(np.float32)
+    b = rng.standard_normal((30, 5)).astype(np.float32)
+    km = KMeans(4, random_state=0).partial_fit(a)
+    c0, n0 = km.cluster_centers_.astype(np.float64), km.counts_.copy()
+    lab = km.predict(b)
+    km.partial_fit(b)
+    for j in range(4):
+        m = lab == j
+        want = c0[j] if not m.any() else (c0[j] * n0[j] + b[m].astype(np.float64).sum(0)) / (n0[j] + m.sum())
+        np.testing.assert_allclose(km.cluster_centers_[j], want, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError):
+        KMeans(50).partial_fit(a)  # first batch smaller than k
