@@ -34,7 +34,10 @@ import numpy as np
 
 from ._common import CheckpointError, UnsafePickleError, short
 
-__all__ = ["RestrictedUnpickler", "TensorRef", "StorageRef", "TORCH_DTYPES", "to_plain"]
+# stub_class, as_dtype and int_tuple are the extension points other restricted loaders
+# (slm.tokenizers' scikit-learn pickles) build on.
+__all__ = ["RestrictedUnpickler", "TensorRef", "StorageRef", "TORCH_DTYPES", "to_plain",
+           "stub_class", "as_dtype", "int_tuple"]
 
 # torch dtype name -> (numpy dtype of the stored bits (little-endian), converter kind)
 TORCH_DTYPES = {
@@ -129,7 +132,9 @@ class _Stub(_Inert):
         self._set("state", state)
 
 
-def _stub_class(name, kind):
+def stub_class(name, kind):
+    """An inert class standing for the global ``name``: instances keep their pickled
+    state as plain data and run nothing."""
     return _Frozen(name, (_Stub,), {"__slots__": (), "kind": kind})
 
 
@@ -149,7 +154,7 @@ class StorageRef(_Inert):
             self._set(k, v)
 
 
-def _int_tuple(x, what):
+def int_tuple(x, what):
     if isinstance(x, int) and not isinstance(x, bool):
         x = (x,)
     if not isinstance(x, (tuple, list)) or not all(
@@ -166,7 +171,7 @@ def _tensor(storage, offset, size, stride, dtype=None):
     elif dtype is not None:
         raise CheckpointError(f"tensor dtype {short(dtype)} is not a torch dtype slm reads")
     dtype = dtype or storage.dtype
-    size, stride = _int_tuple(size, "size"), _int_tuple(stride, "stride")
+    size, stride = int_tuple(size, "size"), int_tuple(stride, "stride")
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise CheckpointError(f"tensor storage offset must be a non-negative int, got {short(offset)}")
     if len(size) != len(stride):
@@ -330,7 +335,7 @@ def _np_dtype(*args):
     return d
 
 
-def _as_dtype(d):
+def as_dtype(d):
     if isinstance(d, _DtypeStub):
         return d.resolve()
     if isinstance(d, np.dtype) and not d.hasobject:
@@ -346,8 +351,8 @@ class _ArrayStub(_Stub):
         if not isinstance(state, tuple) or len(state) not in (4, 5):
             raise CheckpointError("numpy array state must be a 4- or 5-tuple")
         shape, dtype, fortran, raw = state[-4:]
-        dtype = _as_dtype(dtype)
-        shape = _int_tuple(shape, "numpy shape")
+        dtype = as_dtype(dtype)
+        shape = int_tuple(shape, "numpy shape")
         if not isinstance(raw, (bytes, bytearray)):
             raise UnsafePickleError("numpy array data is not raw bytes (object arrays are "
                                     "not allowed)")
@@ -371,7 +376,7 @@ def _np_reconstruct(subtype, shape, dtype):
 
 
 def _np_scalar(dtype, raw=None):
-    dtype = _as_dtype(dtype)
+    dtype = as_dtype(dtype)
     if not isinstance(raw, (bytes, bytearray)) or len(raw) != dtype.itemsize:
         raise CheckpointError(f"numpy scalar of {dtype} needs {dtype.itemsize} raw bytes")
     return np.frombuffer(raw, dtype=dtype)[0]
@@ -382,7 +387,7 @@ def _np_frombuffer(buf, dtype, shape, order="C"):
         buf = bytes(buf.raw())
     if not isinstance(buf, (bytes, bytearray)):
         raise CheckpointError("numpy _frombuffer needs bytes")
-    return _from_bytes(buf, _as_dtype(dtype), _int_tuple(shape, "numpy shape"), order)
+    return _from_bytes(buf, as_dtype(dtype), int_tuple(shape, "numpy shape"), order)
 
 
 # --- the table --------------------------------------------------------------------------
@@ -424,14 +429,14 @@ def _build_allowed():
     for n in ("Any", "Dict", "List", "Tuple", "Optional", "Union", "Set", "Sequence",
               "Mapping", "Callable", "Type"):
         a[f"typing.{n}"] = ("marker", ("typing", f"typing.{n}"))
-    a["argparse.Namespace"] = ("value", _stub_class("Namespace", "namespace"))
-    a["omegaconf.dictconfig.DictConfig"] = ("value", _stub_class("DictConfig", "dictconfig"))
-    a["omegaconf.listconfig.ListConfig"] = ("value", _stub_class("ListConfig", "listconfig"))
+    a["argparse.Namespace"] = ("value", stub_class("Namespace", "namespace"))
+    a["omegaconf.dictconfig.DictConfig"] = ("value", stub_class("DictConfig", "dictconfig"))
+    a["omegaconf.listconfig.ListConfig"] = ("value", stub_class("ListConfig", "listconfig"))
     for n in ("Metadata", "ContainerMetadata"):
-        a[f"omegaconf.base.{n}"] = ("value", _stub_class(n, "metadata"))
+        a[f"omegaconf.base.{n}"] = ("value", stub_class(n, "metadata"))
     for n in ("AnyNode", "StringNode", "IntegerNode", "FloatNode", "BooleanNode", "BytesNode",
               "PathNode", "EnumNode", "ValueNode", "InterpolationResultNode", "UnionNode"):
-        a[f"omegaconf.nodes.{n}"] = ("value", _stub_class(n, "node"))
+        a[f"omegaconf.nodes.{n}"] = ("value", stub_class(n, "node"))
     for m in ("numpy.core.multiarray", "numpy._core.multiarray"):
         fn(f"{m}._reconstruct", _np_reconstruct)
         fn(f"{m}.scalar", _np_scalar)

@@ -308,12 +308,12 @@ class _JoblibUnpickler(pickle._Unpickler):
     dispatch[pickle.BUILD[0]] = _load_build
 
     def _read_array(self, st):
-        from ..io._unpickler import _as_dtype, _int_tuple
+        from ..io._unpickler import as_dtype, int_tuple
         from ..io import UnsafePickleError
-        dtype = _as_dtype(st.get("dtype"))
+        dtype = as_dtype(st.get("dtype"))
         if dtype.hasobject:
             raise UnsafePickleError(f"{self._where}: object arrays are not allowed")
-        shape = _int_tuple(st.get("shape"), "joblib array shape")
+        shape = int_tuple(st.get("shape"), "joblib array shape")
         if st.get("numpy_array_alignment_bytes") is not None:
             pad = self.read(1)
             if len(pad) != 1:
@@ -336,15 +336,15 @@ def load_sklearn_kmeans_pickle(path):
     """Dict of the pickled estimator's attributes (``cluster_centers_`` as float32 (K, D)).
     Raises slm.io.UnsafePickleError for any global other than the KMeans classes and
     numpy's array/dtype/scalar rebuilders."""
-    from ..io._unpickler import RestrictedUnpickler, _stub_class, to_plain
-    extra = {name: _stub_class(name.rsplit(".", 1)[1], "sklearn estimator") for name in _SKLEARN_NAMES}
+    from ..io._unpickler import RestrictedUnpickler, stub_class, to_plain
+    extra = {name: stub_class(name.rsplit(".", 1)[1], "sklearn estimator") for name in _SKLEARN_NAMES}
     path = os.fspath(path)
     with open(path, "rb") as f:
         data = f.read()
     if data[:1] in (b"\x78", b"\x1f") or data[:3] in (b"ZF\x00", b"BZh") or data[:4] == b"\xfd7zX":
         raise ValueError(f"{path}: compressed joblib files are not supported; "
                          "re-save with joblib.dump(model, path) (compress=0)")
-    wrapper = _stub_class("NumpyArrayWrapper", "joblib array")
+    wrapper = stub_class("NumpyArrayWrapper", "joblib array")
     extra["joblib.numpy_pickle.NumpyArrayWrapper"] = wrapper
     restricted = RestrictedUnpickler(io.BytesIO(b""), path, extra_globals=extra)
     obj = _JoblibUnpickler(io.BytesIO(data), restricted, wrapper, path).load()
