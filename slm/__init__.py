@@ -18,9 +18,11 @@ from ._C import BackendError  # noqa: E402
 from ._backend import BackendInfo, backend_info, get_backend, set_backend
 from ._threads import get_num_threads, set_num_threads
 from . import ops
-from . import audio, features, io, tokenizers  # noqa: E402
+from . import audio, features, io, tokenizers, models  # noqa: E402
+from .models import load  # noqa: E402
 
 __version__ = _C.version()[1]
 
 __all__ = ["BackendError", "BackendInfo", "backend_info", "get_backend", "set_backend",
-           "get_num_threads", "set_num_threads", "ops", "audio", "features", "io", "tokenizers", "__version__"]
+           "get_num_threads", "set_num_threads", "ops", "audio", "features", "io", "tokenizers",
+           "models", "load", "__version__"]

@@ -86,5 +86,20 @@ extern PyMethodDef slm_py_f0_methods[];
 extern PyMethodDef slm_py_audio_methods[];
 extern PyMethodDef slm_py_units_methods[];
 extern PyMethodDef slm_py_kmeans_methods[];
+extern PyMethodDef slm_py_models_methods[];
+extern PyMethodDef slm_py_ssl_methods[];
+extern PyMethodDef slm_py_whisper_methods[];
+
+/* ---- models (csrc/py/models.c) ---- */
+/* dict {str: array} -> *out (*n entries) borrowing float32 C-contiguous copies/views kept
+ * alive by *keep (a list), names by the dict's keys: keep the dict alive while *out is
+ * used. Returns -1 with an exception set on error. Free with slm_py_weights_free. */
+int slm_py_weights_from_dict(PyObject *dict, const char *fn, slm_weight **out, int64_t *n,
+                             PyObject **keep);
+void slm_py_weights_free(slm_weight *w, PyObject *keep);
+/* a capsule owning a model handle (destroy frees it) / the handle in a capsule, or NULL
+ * with a TypeError naming fn when cap is not a `name` capsule */
+PyObject *slm_py_handle_new(void *handle, const char *name, PyCapsule_Destructor destroy);
+void *slm_py_handle_get(PyObject *cap, const char *name, const char *fn);
 
 #endif

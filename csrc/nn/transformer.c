@@ -1,0 +1,91 @@
+/* transformer.c: the Transformer encoder layer of the speech encoders (wav2vec2, HuBERT,
+ * WavLM, Whisper): multi-head self-attention with one fused q/k/v projection, then a
+ * two-layer feed-forward block, each with a residual connection, in the pre-norm
+ * (Whisper, wav2vec2 "stable layer norm") or post-norm (wav2vec2/HuBERT base) order.
+ * Sits between the model graphs (csrc/models) and the public ops it calls. See nn.h.
+ *
+ * Shape legend: B batch, T frames, C width, H heads, D = C / H, F feed-forward width. */
+#include <string.h>
+
+#include "nn.h"
+
+static int64_t al16(int64_t n) { return (n + 15) & ~(int64_t)15; }
+
+int64_t slm_nn_encoder_layer_work(int64_t B, int64_t T, int64_t C, int64_t F) {
+    int64_t BT = B * T;
+    return al16(BT * 3 * C) + 2 * al16(BT * C) + al16(BT * F) + al16((B * T + 3) / 4);
+}
+
+void slm_nn_add_inplace(float *x, const float *y, int64_t n) {
+#pragma omp parallel for num_threads(slm_threads()) if (n > (1 << 16)) schedule(static)
+    for (int64_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+/* att (B, T, C) = attention over qkv (B, T, 3C), heads read in place through strides */
+static slm_status attention(float *att, const float *qkv, const slm_nn_encoder_layer *l, int64_t B,
+                            int64_t T, const int64_t *lengths, const float *bias, uint8_t *keep) {
+    int64_t C = l->C, H = l->H, D = C / H;
+    slm_sdpa_params p = slm_sdpa_default_params(B, H, H, H, T, T, D, D);
+    p.q_sb = p.k_sb = p.v_sb = T * 3 * C;
+    p.q_sh = p.k_sh = p.v_sh = D;
+    p.q_sl = p.k_ss = p.v_ss = 3 * C;
+    p.o_sb = T * C;
+    p.o_sh = D;
+    p.o_sl = C;
+    const void *mask = NULL;
+    if (bias) {
+        p.mask_kind = SLM_ATTN_MASK_ADD;
+        p.m_sb = H * T * T;
+        p.m_sh = T * T;
+        p.m_sl = T;
+        p.m_ss = 1;
+        mask = bias;
+    } else if (lengths) {
+        /* a key-padding mask (B, 1, 1, T), broadcast over heads and query rows */
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t t = 0; t < T; t++) keep[b * T + t] = t < lengths[b];
+        p.mask_kind = SLM_ATTN_MASK_BOOL;
+        p.m_sb = T;
+        p.m_sh = 0;
+        p.m_sl = 0;
+        p.m_ss = 1;
+        mask = keep;
+    }
+    return slm_sdpa_f32(att, qkv, qkv + C, qkv + 2 * C, mask, &p);
+}
+
+slm_status slm_nn_encoder_layer_f32(float *x, const slm_nn_encoder_layer *l, int64_t B, int64_t T,
+                                    const int64_t *lengths, const float *bias, float *work) {
+    int64_t C = l->C, F = l->F, M = B * T;
+    float *qkv = work;
+    float *att = qkv + al16(M * 3 * C);
+    float *tmp = att + al16(M * C);
+    float *ffn = tmp + al16(M * C);
+    uint8_t *keep = (uint8_t *)(ffn + al16(M * F));
+
+    /* attention block */
+    const float *a_in = x;
+    if (l->pre_norm) {
+        SLM_TRY(slm_layer_norm_f32(tmp, x, l->ln1_w, l->ln1_b, M, C, l->eps));
+        a_in = tmp;
+    }
+    SLM_TRY(slm_linear_f32(qkv, a_in, l->wqkv, l->bqkv, M, C, 3 * C));
+    SLM_TRY(attention(att, qkv, l, B, T, lengths, bias, keep));
+    SLM_TRY(slm_linear_f32(tmp, att, l->wo, l->bo, M, C, C));
+    slm_nn_add_inplace(x, tmp, M * C);
+    if (!l->pre_norm) SLM_TRY(slm_layer_norm_f32(x, x, l->ln1_w, l->ln1_b, M, C, l->eps));
+
+    /* feed-forward block */
+    const float *f_in = x;
+    if (l->pre_norm) {
+        SLM_TRY(slm_layer_norm_f32(tmp, x, l->ln2_w, l->ln2_b, M, C, l->eps));
+        f_in = tmp;
+    }
+    SLM_TRY(slm_linear_f32(ffn, f_in, l->w1, l->b1, M, C, F));
+    SLM_TRY(slm_act_f32(ffn, ffn, M * F, l->act, 0.0f));
+    SLM_TRY(slm_linear_f32(tmp, ffn, l->w2, l->b2, M, F, C));
+    slm_nn_add_inplace(x, tmp, M * C);
+    if (!l->pre_norm) SLM_TRY(slm_layer_norm_f32(x, x, l->ln2_w, l->ln2_b, M, C, l->eps));
+    if (slm_interrupted()) return SLM_INTERRUPTED_ERROR("encoder_layer");
+    return SLM_OK;
+}
