@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib
 import os
 
-__all__ = ["load", "families"]
+from ._base import EncoderOutput
+
+__all__ = ["load", "families", "EncoderOutput"]
 
 # modules that define sniff() and load(); asked in this order
 _FAMILIES = ("slm.models.ssl", "slm.models.whisper")

@@ -1,0 +1,41 @@
+"""What the speech encoders share: the output value of a forward pass.
+
+Every speech encoder (slm.models.ssl.SSLEncoder, slm.models.whisper.WhisperEncoder)
+follows one protocol, which slm.tokenizers.SSLUnitTokenizer relies on:
+
+    enc.sample_rate    int, the input rate in Hz
+    enc.frame_rate     float, output frames per second
+    enc.num_layers     int L, Transformer layers
+    enc.hidden_size    int C
+    enc(wav, lengths=None, layers=None) -> EncoderOutput
+        wav      float32 (S,) or (B, S) at enc.sample_rate, or an slm.audio.Audio
+                 (resampled to enc.sample_rate, mixed down to mono)
+        lengths  (B,) valid samples per row of a zero-padded batch; None: all S
+        layers   None: every hidden state; an iterable of ints in [0, L]: only those,
+                 and the forward stops after the deepest one asked for
+
+Hidden states are numbered as transformers' ``output_hidden_states``: 0 is the input of
+the first Transformer layer, i the output of layer i.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["EncoderOutput"]
+
+
+@dataclass
+class EncoderOutput:
+    """hidden_states: {layer: float32 (B, T, C)} for the layers asked for;
+    lengths: int64 (B,) valid frames per batch row (frames beyond are padding);
+    frame_rate: output frames per second."""
+    hidden_states: dict
+    lengths: np.ndarray
+    frame_rate: float
+
+    @property
+    def last_hidden_state(self):
+        """the deepest hidden state computed (B, T, C)"""
+        return self.hidden_states[max(self.hidden_states)]
