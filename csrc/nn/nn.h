@@ -64,6 +64,9 @@ typedef struct {
     const float *ln2_w, *ln2_b; /* (C) the feed-forward block's norm */
     const float *w1, *b1;       /* (F, C), (F) */
     const float *w2, *b2;       /* (C, F), (C) */
+    /* optional weight-only bf16 copies (bit patterns) of wqkv, wo, w1, w2: when set, that
+     * projection runs slm_linear_bf16w_f32 and the float32 pointer is not read */
+    const uint16_t *wqkv16, *wo16, *w1_16, *w2_16;
 } slm_nn_encoder_layer;
 
 /* floats of work memory one slm_nn_encoder_layer_f32 call needs */

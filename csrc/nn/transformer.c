@@ -21,6 +21,12 @@ void slm_nn_add_inplace(float *x, const float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] += y[i];
 }
 
+/* out (M, N) = inp (M, K) @ w^T + b with float32 or weight-only bf16 weights */
+static slm_status lin(float *out, const float *inp, const float *w, const uint16_t *w16, const float *b,
+                      int64_t M, int64_t K, int64_t N) {
+    return w16 ? slm_linear_bf16w_f32(out, inp, w16, b, M, K, N) : slm_linear_f32(out, inp, w, b, M, K, N);
+}
+
 /* att (B, T, C) = attention over qkv (B, T, 3C), heads read in place through strides */
 static slm_status attention(float *att, const float *qkv, const slm_nn_encoder_layer *l, int64_t B,
                             int64_t T, const int64_t *lengths, const float *bias, uint8_t *keep) {
@@ -69,9 +75,9 @@ slm_status slm_nn_encoder_layer_f32(float *x, const slm_nn_encoder_layer *l, int
         SLM_TRY(slm_layer_norm_f32(tmp, x, l->ln1_w, l->ln1_b, M, C, l->eps));
         a_in = tmp;
     }
-    SLM_TRY(slm_linear_f32(qkv, a_in, l->wqkv, l->bqkv, M, C, 3 * C));
+    SLM_TRY(lin(qkv, a_in, l->wqkv, l->wqkv16, l->bqkv, M, C, 3 * C));
     SLM_TRY(attention(att, qkv, l, B, T, lengths, bias, keep));
-    SLM_TRY(slm_linear_f32(tmp, att, l->wo, l->bo, M, C, C));
+    SLM_TRY(lin(tmp, att, l->wo, l->wo16, l->bo, M, C, C));
     slm_nn_add_inplace(x, tmp, M * C);
     if (!l->pre_norm) SLM_TRY(slm_layer_norm_f32(x, x, l->ln1_w, l->ln1_b, M, C, l->eps));
 
@@ -81,9 +87,9 @@ slm_status slm_nn_encoder_layer_f32(float *x, const slm_nn_encoder_layer *l, int
         SLM_TRY(slm_layer_norm_f32(tmp, x, l->ln2_w, l->ln2_b, M, C, l->eps));
         f_in = tmp;
     }
-    SLM_TRY(slm_linear_f32(ffn, f_in, l->w1, l->b1, M, C, F));
+    SLM_TRY(lin(ffn, f_in, l->w1, l->w1_16, l->b1, M, C, F));
     SLM_TRY(slm_act_f32(ffn, ffn, M * F, l->act, 0.0f));
-    SLM_TRY(slm_linear_f32(tmp, ffn, l->w2, l->b2, M, F, C));
+    SLM_TRY(lin(tmp, ffn, l->w2, l->w2_16, l->b2, M, F, C));
     slm_nn_add_inplace(x, tmp, M * C);
     if (!l->pre_norm) SLM_TRY(slm_layer_norm_f32(x, x, l->ln2_w, l->ln2_b, M, C, l->eps));
     if (slm_interrupted()) return SLM_INTERRUPTED_ERROR("encoder_layer");

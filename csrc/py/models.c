@@ -77,18 +77,19 @@ void *slm_py_handle_get(PyObject *cap, const char *name, const char *fn) {
  * weights: ln1.weight ln1.bias qkv.weight (3C, C) qkv.bias o.weight o.bias ln2.weight
  * ln2.bias fc1.weight (F, C) fc1.bias fc2.weight (C, F) fc2.bias */
 static PyObject *py_nn_encoder_layer(PyObject *self, PyObject *args, PyObject *kwargs) {
-    static char *kw[] = {"x", "weights", "heads", "pre_norm", "eps", "lengths", "bias", NULL};
+    static char *kw[] = {"x", "weights", "heads", "pre_norm", "eps", "lengths", "bias", "bf16", NULL};
     static const char fn[] = "_nn_encoder_layer";
     PyObject *x_o, *w_o, *len_o = Py_None, *bias_o = Py_None, *keep = NULL;
     long long H;
-    int pre;
+    int pre, bf16 = 0;
     float eps;
+    uint16_t *w16 = NULL;
     PyArrayObject *x = NULL, *out = NULL, *len = NULL, *bias = NULL;
     slm_weight *w = NULL;
     int64_t nw = 0;
     float *work = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOLpf|OO:_nn_encoder_layer", kw, &x_o, &w_o, &H, &pre,
-                                     &eps, &len_o, &bias_o))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOLpf|OOp:_nn_encoder_layer", kw, &x_o, &w_o, &H, &pre,
+                                     &eps, &len_o, &bias_o, &bf16))
         return NULL;
     if (!(x = slm_py_float_array(x_o, fn, "x", 3, 3))) goto fail;
     if (slm_py_weights_from_dict(w_o, fn, &w, &nw, &keep)) goto fail;
@@ -134,6 +135,21 @@ static PyObject *py_nn_encoder_layer(PyObject *self, PyObject *args, PyObject *k
             goto fail;
         }
     }
+    if (bf16) { /* weight-only bf16 copies of the four projections */
+        w16 = (uint16_t *)slm_alloc((size_t)(4 * C * C + 2 * C * F) * sizeof(uint16_t));
+        if (!w16) {
+            slm_py_raise(SLM_ERR_NOMEM);
+            goto fail;
+        }
+        slm_f32_to_bf16(w16, l.wqkv, 3 * C * C);
+        slm_f32_to_bf16(w16 + 3 * C * C, l.wo, C * C);
+        slm_f32_to_bf16(w16 + 4 * C * C, l.w1, C * F);
+        slm_f32_to_bf16(w16 + 4 * C * C + C * F, l.w2, C * F);
+        l.wqkv16 = w16;
+        l.wo16 = w16 + 3 * C * C;
+        l.w1_16 = w16 + 4 * C * C;
+        l.w2_16 = w16 + 4 * C * C + C * F;
+    }
     int64_t shape[3] = {B, T, C};
     if (!(out = slm_py_new_f32(3, shape, fn))) goto fail;
     memcpy(PyArray_DATA(out), PyArray_DATA(x), (size_t)(B * T * C) * sizeof(float));
@@ -150,6 +166,7 @@ static PyObject *py_nn_encoder_layer(PyObject *self, PyObject *args, PyObject *k
         goto fail;
     }
     slm_free(work);
+    slm_free(w16);
     slm_py_weights_free(w, keep);
     Py_DECREF(x);
     Py_XDECREF(len);
@@ -157,6 +174,7 @@ static PyObject *py_nn_encoder_layer(PyObject *self, PyObject *args, PyObject *k
     return (PyObject *)out;
 fail:
     slm_free(work);
+    slm_free(w16);
     slm_py_weights_free(w, keep);
     Py_XDECREF(x);
     Py_XDECREF(len);
@@ -167,6 +185,6 @@ fail:
 
 PyMethodDef slm_py_models_methods[] = {
     {"_nn_encoder_layer", (PyCFunction)(void (*)(void))py_nn_encoder_layer, METH_VARARGS | METH_KEYWORDS,
-     "_nn_encoder_layer(x, weights, heads, pre_norm, eps, lengths=None, bias=None): one Transformer "
-     "encoder layer (csrc/nn), for tests"},
+     "_nn_encoder_layer(x, weights, heads, pre_norm, eps, lengths=None, bias=None, bf16=False): one "
+     "Transformer encoder layer (csrc/nn), for tests; bf16 runs the projections with weight-only bf16"},
     {NULL, NULL, 0, NULL}};

@@ -1,8 +1,10 @@
-"""python -m slm.bench [kernels|features] [--threads N] [--quick] [--filter TEXT] [--json FILE]
+"""python -m slm.bench [kernels|features|encoders] [--threads N] [--quick] [--filter TEXT] [--json FILE]
 
 kernels: the engine's kernels at real model shapes against PyTorch.
 features: audio decode, resampling, STFT and the feature front ends against torchaudio,
-librosa and the reference packages, as seconds of audio processed per second."""
+librosa and the reference packages, as seconds of audio processed per second.
+encoders: HuBERT, WavLM and Whisper encoders against transformers, openai-whisper, ONNX
+Runtime and (with $SLM_WHISPER_CPP) whisper.cpp; real-time factor, cold start, peak memory."""
 from __future__ import annotations
 
 import argparse
@@ -119,15 +121,70 @@ def run_features(threads=None, quick=False, filt=None, json_path=None, out=sys.s
     return rows
 
 
+def run_encoders(threads=None, quick=False, filt=None, json_path=None, out=sys.stdout):
+    from . import encoders
+    threads = threads or slm.get_num_threads()
+    slm.set_num_threads(threads)
+    import torch
+    torch.set_num_threads(threads)
+    m = machine.probe(threads, quick=quick)
+    info = slm.backend_info()
+    print(f"slm {slm.__version__} encoders benchmark; {threads} thread(s); backend: {info.forced}", file=out)
+    print(f"peers: {encoders.peer_versions()}", file=out)
+    print(m, file=out)
+    wl = encoders.workloads(quick=quick)
+    if filt:
+        wl = [w for w in wl if filt.lower() in w.name.lower()]
+    hdr = (f"{'workload':<26} {'input':<30} {'slm ms':>9} {'RTF':>7} {'GFLOP/s':>8} {'share':>6} "
+           f"{'cold ms':>8} {'peak MB':>8}  peers: ms (slm speed-up)")
+    print(hdr, file=out)
+    print("-" * (len(hdr) + 30), file=out)
+    rows = []
+
+    def show(r):
+        w = r.workload
+        if r.error:
+            print(f"{w.name:<26} {w.shape:<30} skipped: {r.error}", file=out, flush=True)
+            rows.append({"name": w.name, "shape": w.shape, "error": r.error})
+            return
+        if w.name.startswith("whisper"):
+            try:
+                ms = encoders.whisper_cpp_ms(w.name.split()[0], threads)
+                if ms is not None:
+                    r.peers_ms["whisper.cpp"] = ms
+            except Exception as e:  # reported, not fatal
+                print(f"  (whisper.cpp: {type(e).__name__}: {e})", file=out)
+        gflops = w.flops / (r.slm_ms / 1e3) / 1e9
+        peak = {k: encoders.peak_rss_mb(fn) for k, fn in r.fns.items()} if getattr(r, "fns", None) else {}
+        peers = "  ".join(f"{k} {v:.1f} ({_fmt(r.ratio(k))}x)" for k, v in r.peers_ms.items())
+        print(f"{w.name:<26} {w.shape:<30} {r.slm_ms:>9.1f} {r.slm_ms / 1e3 / w.audio_s:>7.4f} {gflops:>8.1f} "
+              f"{gflops / m.peak_gflops:>6.0%} {r.slm_cold_ms:>8.1f} {_fmt(peak.get('slm'), '8.0f'):>8}  {peers}",
+              file=out, flush=True)
+        if peak:
+            print("  peak MB above resident, one call: " +
+                  ", ".join(f"{k} {v:.0f}" for k, v in peak.items()), file=out, flush=True)
+        r.fns = {}  # let the models go before the next workload
+        rows.append({"name": w.name, "shape": w.shape, "slm_ms": r.slm_ms, "rtf": r.slm_ms / 1e3 / w.audio_s,
+                     "gflops": gflops, "share": gflops / m.peak_gflops, "peers_ms": r.peers_ms,
+                     "ratios": {k: r.ratio(k) for k in r.peers_ms}, "cold_ms": r.slm_cold_ms, "peak_mb": peak})
+
+    run_workloads(wl, repeats=3 if quick else 5, min_time=0.0, progress=show)
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump({"threads": threads, "backend": str(info), "peers": encoders.peer_versions(),
+                       "machine": m.__dict__, "rows": rows}, f, indent=1)
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m slm.bench", description=__doc__)
-    ap.add_argument("suite", nargs="?", default="kernels", choices=["kernels", "features"])
+    ap.add_argument("suite", nargs="?", default="kernels", choices=["kernels", "features", "encoders"])
     ap.add_argument("--threads", type=int, default=None, help="threads for slm and torch (default: slm's)")
     ap.add_argument("--quick", action="store_true", help="a few workloads, few repeats")
     ap.add_argument("--filter", default=None, help="only workloads whose name contains this")
     ap.add_argument("--json", default=None, help="also write the results here")
     a = ap.parse_args(argv)
-    run = {"kernels": run_kernels, "features": run_features}[a.suite]
+    run = {"kernels": run_kernels, "features": run_features, "encoders": run_encoders}[a.suite]
     run(a.threads, a.quick, a.filter, a.json)
 
 

@@ -32,6 +32,8 @@ class Result:
     slm_cold_ms: float
     peers_ms: dict = field(default_factory=dict)
     error: Optional[str] = None
+    # the timed callables ({"slm": fn, peer: fn}), for measurements after timing (memory)
+    fns: dict = field(default_factory=dict)
 
     def ratio(self, peer: str) -> Optional[float]:
         t = self.peers_ms.get(peer)
@@ -64,7 +66,7 @@ def run_one(w: Workload, repeats: int, min_time: float) -> Result:
                 fn()
             samples[name].append((time.perf_counter() - t0) / inner)
     med = {k: statistics.median(v) * 1e3 for k, v in samples.items()}
-    return Result(w, med.pop("slm"), cold * 1e3, med)
+    return Result(w, med.pop("slm"), cold * 1e3, med, fns={"slm": slm_fn, **peers})
 
 
 def run_workloads(workloads, repeats=5, min_time=0.05, progress=None):

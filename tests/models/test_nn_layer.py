@@ -70,6 +70,21 @@ def test_encoder_layer_matches_torch(torch, path, pre_norm, masking):
         assert_close(out, ref, 1e-7)
 
 
+@pytest.mark.parametrize("pre_norm", [True, False])
+def test_encoder_layer_bf16_weights(torch, path, pre_norm):
+    """weight-only bf16 projections equal the float32 layer run on bf16-rounded weights"""
+    rng = np.random.default_rng(5)
+    B, T, C, H, F = 2, 19, 32, 2, 64
+    x = rng.standard_normal((B, T, C)).astype(np.float32)
+    w = weights(rng, C, F)
+    out = slm._C._nn_encoder_layer(x, w, H, pre_norm, 1e-5, bf16=True)
+    rounded = {k: (torch.from_numpy(v).to(torch.bfloat16).float().numpy()
+                   if k in ("qkv.weight", "o.weight", "fc1.weight", "fc2.weight") else v) for k, v in w.items()}
+    assert_close(out, torch_layer(torch, x, rounded, H, pre_norm, 1e-5), 1e-7)
+    # and it is a different computation from float32 weights (the rounding shows)
+    assert np.abs(out - slm._C._nn_encoder_layer(x, w, H, pre_norm, 1e-5)).max() > 1e-5
+
+
 def test_encoder_layer_bad_weights():
     rng = np.random.default_rng(0)
     w = weights(rng, 16, 32)
