@@ -46,6 +46,8 @@ typedef struct {
 } slm_pack;
 
 float *slm_pack_put(slm_pack *p, const float *src, int64_t n);
+/* the next 64-byte aligned slot of `bytes` bytes, uninitialised (NULL when counting) */
+void *slm_pack_take(slm_pack *p, int64_t bytes);
 /* after a counting pass: allocate base for p->used floats and rewind (SLM_ERR_NOMEM) */
 slm_status slm_pack_alloc(slm_pack *p, const char *fn);
 
@@ -68,6 +70,15 @@ typedef struct {
      * projection runs slm_linear_bf16w_f32 and the float32 pointer is not read */
     const uint16_t *wqkv16, *wo16, *w1_16, *w2_16;
 } slm_nn_encoder_layer;
+
+/* Bind one layer's weights, named <prefix>ln1.weight/.bias, q/k/v/o.weight (C, C) and
+ * .bias (C), ln2.weight/.bias, fc1.weight (F, C)/.bias (F), fc2.weight (C, F)/.bias (C),
+ * into pack p (q, k, v stacked into wqkv). A missing k.bias is zeros when k_bias is 0
+ * (Whisper) and an error otherwise. bf16: the four projections are stored as bf16 only.
+ * l->C, H, F, pre_norm, eps, act must be set; F is checked against fc1.weight. In the
+ * counting pass the pointers stay NULL; shapes are checked in both passes. */
+slm_status slm_nn_encoder_layer_bind(slm_nn_encoder_layer *l, const slm_wset *ws, slm_pack *p,
+                                     const char *prefix, int k_bias, int bf16);
 
 /* floats of work memory one slm_nn_encoder_layer_f32 call needs */
 int64_t slm_nn_encoder_layer_work(int64_t B, int64_t T, int64_t C, int64_t F);

@@ -95,3 +95,70 @@ slm_status slm_nn_encoder_layer_f32(float *x, const slm_nn_encoder_layer *l, int
     if (slm_interrupted()) return SLM_INTERRUPTED_ERROR("encoder_layer");
     return SLM_OK;
 }
+
+/* dst (3C, C) or its bf16 form <- rows of q, k, v */
+static void *bind_matrix(slm_pack *p, const float *const *parts, int nparts, int64_t rows, int64_t cols,
+                         int bf16) {
+    int64_t n = rows * cols;
+    if (bf16) {
+        uint16_t *d = (uint16_t *)slm_pack_take(p, nparts * n * (int64_t)sizeof(uint16_t));
+        for (int i = 0; d && i < nparts; i++) slm_f32_to_bf16(d + i * n, parts[i], n);
+        return d;
+    }
+    float *d = (float *)slm_pack_take(p, nparts * n * (int64_t)sizeof(float));
+    for (int i = 0; d && i < nparts; i++) memcpy(d + i * n, parts[i], (size_t)n * sizeof(float));
+    return d;
+}
+
+slm_status slm_nn_encoder_layer_bind(slm_nn_encoder_layer *l, const slm_wset *ws, slm_pack *p,
+                                     const char *prefix, int k_bias, int bf16) {
+    int64_t C = l->C, F = l->F;
+    int64_t c1[1] = {C}, f1[1] = {F}, cc[2] = {C, C}, fc[2] = {F, C}, cf[2] = {C, F};
+    const float *ln1w, *ln1b, *qw, *qb, *kw, *kb = NULL, *vw, *vb, *ow, *ob, *ln2w, *ln2b, *w1, *b1, *w2, *b2;
+    SLM_TRY(slm_wset_get(ws, &ln1w, 1, c1, "%sln1.weight", prefix));
+    SLM_TRY(slm_wset_get(ws, &ln1b, 1, c1, "%sln1.bias", prefix));
+    SLM_TRY(slm_wset_get(ws, &qw, 2, cc, "%sq.weight", prefix));
+    SLM_TRY(slm_wset_get(ws, &qb, 1, c1, "%sq.bias", prefix));
+    SLM_TRY(slm_wset_get(ws, &kw, 2, cc, "%sk.weight", prefix));
+    if (k_bias || slm_wset_find(ws, "%sk.bias", prefix))
+        SLM_TRY(slm_wset_get(ws, &kb, 1, c1, "%sk.bias", prefix));
+    SLM_TRY(slm_wset_get(ws, &vw, 2, cc, "%sv.weight", prefix));
+    SLM_TRY(slm_wset_get(ws, &vb, 1, c1, "%sv.bias", prefix));
+    SLM_TRY(slm_wset_get(ws, &ow, 2, cc, "%so.weight", prefix));
+    SLM_TRY(slm_wset_get(ws, &ob, 1, c1, "%so.bias", prefix));
+    SLM_TRY(slm_wset_get(ws, &ln2w, 1, c1, "%sln2.weight", prefix));
+    SLM_TRY(slm_wset_get(ws, &ln2b, 1, c1, "%sln2.bias", prefix));
+    SLM_TRY(slm_wset_get(ws, &w1, 2, fc, "%sfc1.weight", prefix));
+    SLM_TRY(slm_wset_get(ws, &b1, 1, f1, "%sfc1.bias", prefix));
+    SLM_TRY(slm_wset_get(ws, &w2, 2, cf, "%sfc2.weight", prefix));
+    SLM_TRY(slm_wset_get(ws, &b2, 1, c1, "%sfc2.bias", prefix));
+
+    l->ln1_w = slm_pack_put(p, ln1w, C);
+    l->ln1_b = slm_pack_put(p, ln1b, C);
+    l->ln2_w = slm_pack_put(p, ln2w, C);
+    l->ln2_b = slm_pack_put(p, ln2b, C);
+    float *bqkv = slm_pack_put(p, NULL, 3 * C);
+    if (bqkv) {
+        memcpy(bqkv, qb, (size_t)C * sizeof(float));
+        if (kb) memcpy(bqkv + C, kb, (size_t)C * sizeof(float)); /* else zeros */
+        memcpy(bqkv + 2 * C, vb, (size_t)C * sizeof(float));
+    }
+    l->bqkv = bqkv;
+    l->bo = slm_pack_put(p, ob, C);
+    l->b1 = slm_pack_put(p, b1, F);
+    l->b2 = slm_pack_put(p, b2, C);
+    const float *qkv[3] = {qw, kw, vw};
+    void *wqkv = bind_matrix(p, qkv, 3, C, C, bf16);
+    void *wo = bind_matrix(p, &ow, 1, C, C, bf16);
+    void *wf1 = bind_matrix(p, &w1, 1, F, C, bf16);
+    void *wf2 = bind_matrix(p, &w2, 1, C, F, bf16);
+    l->wqkv = bf16 ? NULL : (const float *)wqkv;
+    l->wo = bf16 ? NULL : (const float *)wo;
+    l->w1 = bf16 ? NULL : (const float *)wf1;
+    l->w2 = bf16 ? NULL : (const float *)wf2;
+    l->wqkv16 = bf16 ? (const uint16_t *)wqkv : NULL;
+    l->wo16 = bf16 ? (const uint16_t *)wo : NULL;
+    l->w1_16 = bf16 ? (const uint16_t *)wf1 : NULL;
+    l->w2_16 = bf16 ? (const uint16_t *)wf2 : NULL;
+    return SLM_OK;
+}

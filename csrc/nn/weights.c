@@ -51,11 +51,15 @@ slm_status slm_wset_get(const slm_wset *ws, const float **out, int ndim, const i
     return SLM_OK;
 }
 
-float *slm_pack_put(slm_pack *p, const float *src, int64_t n) {
+void *slm_pack_take(slm_pack *p, int64_t bytes) {
     int64_t at = p->used;
-    p->used += (n + 15) & ~(int64_t)15; /* 64-byte aligned slots */
-    if (!p->base) return NULL;
-    float *dst = p->base + at;
+    p->used += ((bytes + 63) & ~(int64_t)63) / (int64_t)sizeof(float); /* 64-byte aligned slots */
+    return p->base ? (void *)(p->base + at) : NULL;
+}
+
+float *slm_pack_put(slm_pack *p, const float *src, int64_t n) {
+    float *dst = (float *)slm_pack_take(p, n * (int64_t)sizeof(float));
+    if (!dst) return NULL;
     if (src) memcpy(dst, src, (size_t)n * sizeof(float));
     else memset(dst, 0, (size_t)n * sizeof(float));
     return dst;

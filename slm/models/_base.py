@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["EncoderOutput"]
+__all__ = ["EncoderOutput", "as_batch"]
 
 
 @dataclass
@@ -39,3 +39,28 @@ class EncoderOutput:
     def last_hidden_state(self):
         """the deepest hidden state computed (B, T, C)"""
         return self.hidden_states[max(self.hidden_states)]
+
+
+def as_batch(wav, sample_rate):
+    """float32 C-contiguous (B, S) from a float array (S,) / (B, S) at ``sample_rate``,
+    or from an slm.audio.Audio (mixed down to mono, resampled to ``sample_rate``).
+    TypeError for non-float samples; ValueError for other shapes, empty or non-finite
+    audio."""
+    from ..audio import Audio, resample
+    if isinstance(wav, Audio):
+        x = np.asarray(wav.samples, dtype=np.float32)
+        x = x.mean(axis=0) if x.ndim == 2 else x
+        if wav.sample_rate != sample_rate:
+            x = resample(x, wav.sample_rate, sample_rate)
+    else:
+        x = np.asarray(wav)
+        if not np.issubdtype(x.dtype, np.floating):
+            raise TypeError(f"audio must be floating-point samples, got dtype {x.dtype}")
+        x = x.astype(np.float32, copy=False)
+    if x.ndim == 1:
+        x = x[None]
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise ValueError(f"audio must be (S,) or (B, S) with S > 0, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("audio holds NaN or Inf")
+    return np.ascontiguousarray(x)
