@@ -15,11 +15,15 @@ follows one protocol, which slm.tokenizers.SSLUnitTokenizer relies on:
                  and the forward stops after the deepest one asked for
 
 Hidden states are numbered as transformers' ``output_hidden_states``: 0 is the input of
-the first Transformer layer, i the output of layer i.
+the first Transformer layer, i the output of layer i. ``EncoderOutput.final`` is the
+model's output (transformers' ``last_hidden_state``), which differs from layer L where a
+final norm follows the layers (pre-norm wav2vec2/HuBERT/WavLM); Whisper's layer L
+already includes ln_post, as both of its references return it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -30,14 +34,19 @@ __all__ = ["EncoderOutput", "as_batch"]
 class EncoderOutput:
     """hidden_states: {layer: float32 (B, T, C)} for the layers asked for;
     lengths: int64 (B,) valid frames per batch row (frames beyond are padding);
-    frame_rate: output frames per second."""
+    frame_rate: output frames per second;
+    final: the model's output (B, T, C) when it was computed: the last layer after the
+    model's final norm (transformers' last_hidden_state), else None."""
     hidden_states: dict
     lengths: np.ndarray
     frame_rate: float
+    final: Optional[np.ndarray] = None
 
     @property
     def last_hidden_state(self):
-        """the deepest hidden state computed (B, T, C)"""
+        """the model's output when computed, else the deepest hidden state (B, T, C)"""
+        if self.final is not None:
+            return self.final
         return self.hidden_states[max(self.hidden_states)]
 
 

@@ -173,7 +173,7 @@ class WhisperEncoder:
         mel = np.stack([self.log_mel(x[b, :lens[b]]) for b in range(B)])
         hs = self.forward_mel(mel, layers)
         frames = np.minimum(self.n_ctx, -(-lens // (2 * HOP)))  # frames covering real audio
-        return EncoderOutput(hs, frames.astype(np.int64), self.frame_rate)
+        return EncoderOutput(hs, frames.astype(np.int64), self.frame_rate, hs.get(self.num_layers))
 
 
 # ---- slm.load -------------------------------------------------------------------------
