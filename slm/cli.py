@@ -1,9 +1,11 @@
 """The ``slm`` command line.
 
-    slm info            which kernel paths this machine runs, per op family
-    slm bench ARGS...   python -m slm.bench ARGS...
-    slm demo            the README's main job: the backend report, then a short kernel
-                        benchmark against PyTorch (until the tokenizers land)
+    slm resynth [IN] [-o OUT]     audio -> units -> audio with the embedded default
+                                  tokenizer (the README's main job; also plain ``slm``)
+    slm tokenize IN... -o OUT     units of files/folders into a JSON Lines file (resumable)
+    slm info                      which kernel paths this machine runs, per op family
+    slm bench ARGS...             python -m slm.bench ARGS...
+    slm demo                      the backend report and a short kernel benchmark
 """
 from __future__ import annotations
 
@@ -32,6 +34,103 @@ def _demo(args):
     return 0
 
 
+def _tokenizer(args):
+    """(tokenizer, name) from --tokenizer / --encoder + --kmeans"""
+    from .tokenizers import SSLUnitTokenizer, default
+    if args.encoder or args.kmeans:
+        if not (args.encoder and args.kmeans):
+            raise SystemExit("slm: --encoder and --kmeans go together")
+        tok = SSLUnitTokenizer.from_pretrained(args.encoder, args.kmeans, layer=args.layer, dedup=not args.no_dedup)
+        return tok, f"ssl:{args.encoder}:{args.layer if args.layer is not None else tok.layer}:{args.kmeans}"
+    if args.tokenizer != "default":
+        raise SystemExit(f"slm: unknown tokenizer {args.tokenizer!r}; choose from ['default'] or give "
+                         "--encoder PATH --kmeans PATH")
+    return default(dedup=not args.no_dedup), "default"
+
+
+def _progress(total, desc):
+    try:
+        from tqdm import tqdm
+        return tqdm(total=total, desc=desc, unit="file", file=sys.stderr)
+    except ImportError:
+        class Counter:
+            n = 0
+
+            def update(self, k=1):
+                self.n += k
+                print(f"\r{desc}: {self.n}/{total}", end="", file=sys.stderr, flush=True)
+
+            def close(self):
+                print(file=sys.stderr)
+        return Counter()
+
+
+def _tokenize(args):
+    import json
+    from .tokenizers._files import done_and_truncate, find_audio, units_record
+    tok, name = _tokenizer(args)
+    try:
+        files = find_audio(args.inputs)
+    except FileNotFoundError as e:
+        print(f"slm tokenize: {e}", file=sys.stderr)
+        return 2
+    done = done_and_truncate(args.output)
+    todo = [f for f in files if f not in done]
+    print(f"slm tokenize: {len(files)} files, {len(files) - len(todo)} already in {args.output}, "
+          f"{len(todo)} to do; tokenizer {name}", file=sys.stderr)
+    failed = 0
+    bar = _progress(len(todo), "tokenize")
+    with open(args.output, "a", encoding="utf-8") as out:
+        for f in todo:
+            try:
+                u = tok.encode(f)
+            except (OSError, ValueError, TypeError) as e:  # reported, the run goes on
+                failed += 1
+                print(f"\nslm tokenize: skipped {f}: {e}", file=sys.stderr)
+            else:
+                out.write(json.dumps(units_record(f, u, name)) + "\n")
+                out.flush()
+            bar.update(1)
+    bar.close()
+    if failed:
+        print(f"slm tokenize: {failed} of {len(todo)} files failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _resynth(args):
+    import time
+    from . import audio as A
+    from .tokenizers import logmel_distance_db
+    from .tokenizers._default import DEMO_PATH
+    tok, name = _tokenizer(args)
+    if not hasattr(tok, "decode"):
+        raise SystemExit("slm resynth: this tokenizer has no resynthesis (use the default one)")
+    src = args.input or DEMO_PATH
+    x = A.load(src, sr=tok.sample_rate)
+    t0 = time.perf_counter()
+    u = tok.encode(x)
+    t1 = time.perf_counter()
+    y = tok.decode(u)
+    t2 = time.perf_counter()
+    A.save(args.output, y)
+    print(f"input       {src} ({x.num_samples / x.sample_rate:.2f} s at {x.sample_rate} Hz)")
+    print(f"tokenizer   {tok!r}")
+    print(f"units       {len(u)} runs over {u.num_frames} frames; {u.units_per_second:.1f} units/s, "
+          f"{u.bitrate():.0f} bit/s (log2 {u.vocab_size} bits per unit, durations not counted)")
+    print(f"resynthesis {args.output} (Griffin-Lim from centroid log-mel frames)")
+    print(f"log-mel distance to the input: {logmel_distance_db(x, y, tok):.2f} dB (mean absolute)")
+    print(f"time        encode {1e3 * (t1 - t0):.0f} ms, decode {1e3 * (t2 - t1):.0f} ms")
+    return 0
+
+
+def _add_tokenizer_args(p):
+    p.add_argument("--tokenizer", default="default", help="'default' (embedded log-mel units)")
+    p.add_argument("--encoder", default=None, help="encoder checkpoint (HF folder, fairseq/openai file)")
+    p.add_argument("--kmeans", default=None, help="k-means centres (.npy, .safetensors, sklearn pickle)")
+    p.add_argument("--layer", type=int, default=None, help="encoder layer (default: the middle one)")
+    p.add_argument("--no-dedup", action="store_true", help="keep one unit per frame")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="slm", description="speech language models with a C core")
     sub = ap.add_subparsers(dest="cmd")
@@ -39,12 +138,23 @@ def main(argv=None) -> int:
     b = sub.add_parser("bench", help="benchmarks (python -m slm.bench)", add_help=False)
     b.add_argument("rest", nargs=argparse.REMAINDER)
     b.set_defaults(fn=_bench)
+    r = sub.add_parser("resynth", help="audio -> units -> audio with a tokenizer (default: the embedded one)")
+    r.add_argument("input", nargs="?", default=None, help="audio file (default: the bundled demo clip)")
+    r.add_argument("-o", "--output", default="resynth.wav")
+    _add_tokenizer_args(r)
+    r.set_defaults(fn=_resynth)
+    t = sub.add_parser("tokenize", help="units of audio files/folders into a JSON Lines file")
+    t.add_argument("inputs", nargs="+", help="audio files or folders (walked for audio extensions)")
+    t.add_argument("-o", "--output", required=True, help="JSON Lines file (appended; reruns skip done inputs)")
+    _add_tokenizer_args(t)
+    t.set_defaults(fn=_tokenize)
     d = sub.add_parser("demo", help="backend report and a short kernel benchmark")
     d.add_argument("--threads", type=int, default=None)
     d.set_defaults(fn=_demo)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in sub.choices and argv[0] not in ("-h", "--help")):
+        argv = ["resynth"] + argv  # plain `slm [IN] [-o OUT]` is `slm resynth`
     args = ap.parse_args(argv)
-    if not getattr(args, "fn", None):
-        args = ap.parse_args(["demo"] + list(argv or []))
     return args.fn(args)
 
 

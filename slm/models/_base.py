@@ -13,6 +13,9 @@ follows one protocol, which slm.tokenizers.SSLUnitTokenizer relies on:
         lengths  (B,) valid samples per row of a zero-padded batch; None: all S
         layers   None: every hidden state; an iterable of ints in [0, L]: only those,
                  and the forward stops after the deepest one asked for
+    enc.padding_invariant  bool: a row's output does not depend on the zero padding
+                 that batches it with longer rows (False for the group-norm front end of
+                 wav2vec2/HuBERT/WavLM base models, as in transformers)
 
 Hidden states are numbered as transformers' ``output_hidden_states``: 0 is the input of
 the first Transformer layer, i the output of layer i. ``EncoderOutput.final`` is the

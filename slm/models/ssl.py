@@ -44,6 +44,10 @@ class SSLEncoder:
         self.config, self.kind, self.dtype, self.source = cfg, kind, dtype, source
         self.num_layers, self.hidden_size = int(cfg["L"]), int(cfg["C"])
         self.stable = bool(cfg.get("stable", 0))
+        # a group-norm front end normalises each channel over the whole (padded) row, so a
+        # row's features depend on the padding added to batch it (transformers behaves
+        # the same); layer-norm front ends and the masked encoder do not
+        self.padding_invariant = int(cfg.get("fe_norm", 0)) == 1
         hop = int(np.prod(cfg["conv_stride"]))
         self.frame_rate = self.sample_rate / hop
         self._h = _C._ssl_create(cfg, weights)

@@ -88,6 +88,7 @@ class WhisperEncoder:
 
     sample_rate = 16000
     frame_rate = 50.0
+    padding_invariant = True  # every row is padded to its own 30 s window
 
     def __init__(self, weights, n_mels, n_ctx, n_state, n_head, n_layer, n_ffn=None, dtype="float32",
                  source="<weights>"):
