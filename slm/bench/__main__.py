@@ -155,13 +155,19 @@ def run_encoders(threads=None, quick=False, filt=None, json_path=None, out=sys.s
             except Exception as e:  # reported, not fatal
                 print(f"  (whisper.cpp: {type(e).__name__}: {e})", file=out)
         gflops = w.flops / (r.slm_ms / 1e3) / 1e9
-        peak = {k: encoders.peak_rss_mb(fn) for k, fn in r.fns.items()} if getattr(r, "fns", None) else {}
+        model = w.name.split()[0]
+        peak = {}
+        for impl in ("slm", "torch"):
+            try:
+                peak[impl] = encoders.peak_process_mb(model, impl, threads)
+            except Exception as e:  # reported, not fatal
+                print(f"  (peak memory of {impl}: {type(e).__name__}: {e})", file=out)
         peers = "  ".join(f"{k} {v:.1f} ({_fmt(r.ratio(k))}x)" for k, v in r.peers_ms.items())
         print(f"{w.name:<26} {w.shape:<30} {r.slm_ms:>9.1f} {r.slm_ms / 1e3 / w.audio_s:>7.4f} {gflops:>8.1f} "
               f"{gflops / m.peak_gflops:>6.0%} {r.slm_cold_ms:>8.1f} {_fmt(peak.get('slm'), '8.0f'):>8}  {peers}",
               file=out, flush=True)
         if peak:
-            print("  peak MB above resident, one call: " +
+            print("  peak resident MB of a process that loads the model and runs one forward: " +
                   ", ".join(f"{k} {v:.0f}" for k, v in peak.items()), file=out, flush=True)
         r.fns = {}  # let the models go before the next workload
         rows.append({"name": w.name, "shape": w.shape, "slm_ms": r.slm_ms, "rtf": r.slm_ms / 1e3 / w.audio_s,

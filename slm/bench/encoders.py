@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from .harness import Workload
+from .harness import Workload, versions
 
 sys.modules.setdefault("torchaudio.lib._torchaudio", None)  # see tests/conftest.py
 
@@ -182,34 +182,52 @@ def workloads(quick=False):
 
 
 def peer_versions():
-    import importlib
-    vers = []
-    for mod in ("torch", "transformers", "whisper", "onnxruntime", "numpy"):
-        try:
-            m = importlib.import_module(mod)
-            vers.append(f"{mod} {getattr(m, '__version__', '?')}")
-        except Exception:
-            vers.append(f"{mod} (not installed)")
-    return ", ".join(vers)
+    return versions(("torch", "transformers", "whisper", "onnxruntime", "numpy"))
 
 
-def peak_rss_mb(fn):
-    """extra resident memory (MB) one call of fn needs above what the process held before
-    it (Linux: the high-water mark is reset through /proc/self/clear_refs)"""
-    def rss(key):
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(key):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return float("nan")
-    before = rss("VmRSS:")
-    fn()
-    return rss("VmHWM:") - before
+def _peak_child(name, impl, threads):
+    """run in a fresh process: load one implementation of a workload's model, run one
+    forward on its input, print the process's peak resident memory in MB"""
+    import resource
+    import slm
+    slm.set_num_threads(threads)
+    if impl != "slm":  # the slm process never imports torch
+        import torch
+        torch.set_num_threads(threads)
+    folder = os.path.join(CACHE, name)
+    if name in SSL_CONFIGS:
+        x = _audio(10.0)
+        if impl == "slm":
+            enc = slm.load(folder)
+            enc(x, layers=[enc.num_layers])
+        else:
+            import transformers as tf
+            cls = {"hubert": tf.HubertModel, "wavlm": tf.WavLMModel}[SSL_CONFIGS[name][0]]
+            with torch.inference_mode():
+                cls.from_pretrained(folder).eval()(torch.from_numpy(x)[None])
+    else:
+        from .. import features
+        m = np.ascontiguousarray(features.whisper_log_mel(_audio(30.0), n_mels=80)[None][..., :3000])
+        if impl == "slm":
+            enc = slm.load(folder)
+            enc.forward_mel(m, layers=[enc.num_layers])
+        else:
+            import transformers as tf
+            with torch.inference_mode():
+                tf.WhisperModel.from_pretrained(folder).eval().get_encoder()(torch.from_numpy(m))
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+
+
+def peak_process_mb(name, impl, threads):
+    """peak resident memory (MB) of a process that loads the model (slm or torch) from
+    the cached folder and runs one forward: weights, activations and the runtime
+    itself, as a user's process would hold"""
+    import subprocess
+    r = subprocess.run([sys.executable, "-m", "slm.bench.encoders", "--peak", name, impl, str(threads)],
+                       capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError(f"peak-memory run failed: {r.stderr[-300:]}")
+    return float(r.stdout.strip().splitlines()[-1])
 
 
 def whisper_cpp_ms(name, threads, repeats=3):
@@ -254,3 +272,10 @@ def whisper_cpp_ms(name, threads, repeats=3):
             raise RuntimeError(f"whisper-bench failed: {(r.stderr or r.stdout)[-300:]}")
         times.append(float(m.group(1)))
     return statistics.median(times)
+
+
+if __name__ == "__main__":  # python -m slm.bench.encoders --peak NAME IMPL THREADS
+    if len(sys.argv) == 5 and sys.argv[1] == "--peak":
+        _peak_child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    else:
+        sys.exit("usage: python -m slm.bench.encoders --peak NAME slm|torch THREADS")

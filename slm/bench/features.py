@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from .harness import versions
+
 # torchaudio 2.9.1 beside torch 2.13 (see tests/conftest.py): its compiled extension is
 # built for another torch and cannot load; the functions compared here are plain torch.
 sys.modules.setdefault("torchaudio.lib._torchaudio", None)
@@ -23,11 +25,4 @@ def workloads(quick=False):
 
 
 def peer_versions():
-    vers = []
-    for mod in ("torch", "torchaudio", "librosa", "soundfile", "whisper", "vocos", "numpy"):
-        try:
-            m = importlib.import_module(mod)
-            vers.append(f"{mod} {getattr(m, '__version__', '?')}")
-        except Exception:
-            vers.append(f"{mod} (not installed)")
-    return ", ".join(vers)
+    return versions(("torch", "torchaudio", "librosa", "soundfile", "whisper", "vocos", "numpy"))

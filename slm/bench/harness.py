@@ -77,3 +77,16 @@ def run_workloads(workloads, repeats=5, min_time=0.05, progress=None):
         if progress:
             progress(r)
     return out
+
+
+def versions(modules):
+    """'torch 2.13.0, numpy 2.4.6, x (not installed)' for the peers a report names"""
+    import importlib
+    vers = []
+    for mod in modules:
+        try:
+            m = importlib.import_module(mod)
+            vers.append(f"{mod} {getattr(m, '__version__', '?')}")
+        except Exception:
+            vers.append(f"{mod} (not installed)")
+    return ", ".join(vers)
