@@ -2,7 +2,8 @@
 
     slm resynth [IN] [-o OUT]     audio -> units -> audio with the embedded default
                                   tokenizer (the README's main job; also plain ``slm``)
-    slm tokenize IN... -o OUT     units of files/folders into a JSON Lines file (resumable)
+    slm tokenize IN... -o OUT     units of files/folders into a JSON Lines file (resumable,
+                                  --jobs N worker processes)
     slm info                      which kernel paths this machine runs, per op family
     slm bench ARGS...             python -m slm.bench ARGS...
     slm demo                      the backend report and a short kernel benchmark
@@ -65,10 +66,31 @@ def _progress(total, desc):
         return Counter()
 
 
+_WORKER = {}
+
+
+def _worker_init(ns):
+    """each worker process builds its tokenizer once, on one thread"""
+    import slm
+    slm.set_num_threads(1)
+    _WORKER["tok"], _WORKER["name"] = _tokenizer(ns)
+
+
+def _worker_encode(f):
+    """(path, record or None, error message or None)"""
+    from .tokenizers._files import units_record
+    try:
+        return f, units_record(f, _WORKER["tok"].encode(f), _WORKER["name"]), None
+    except (OSError, ValueError, TypeError) as e:
+        return f, None, str(e)
+
+
 def _tokenize(args):
     import json
-    from .tokenizers._files import done_and_truncate, find_audio, units_record
-    tok, name = _tokenizer(args)
+    from .tokenizers._files import done_and_truncate, find_audio
+    if args.jobs < 1:
+        raise SystemExit(f"slm tokenize: --jobs must be >= 1, got {args.jobs}")
+    tok, name = _tokenizer(args)  # also checks the arguments before any worker starts
     try:
         files = find_audio(args.inputs)
     except FileNotFoundError as e:
@@ -77,21 +99,31 @@ def _tokenize(args):
     done = done_and_truncate(args.output)
     todo = [f for f in files if f not in done]
     print(f"slm tokenize: {len(files)} files, {len(files) - len(todo)} already in {args.output}, "
-          f"{len(todo)} to do; tokenizer {name}", file=sys.stderr)
+          f"{len(todo)} to do; tokenizer {name}; {args.jobs} process(es)", file=sys.stderr)
     failed = 0
     bar = _progress(len(todo), "tokenize")
-    with open(args.output, "a", encoding="utf-8") as out:
-        for f in todo:
-            try:
-                u = tok.encode(f)
-            except (OSError, ValueError, TypeError) as e:  # reported, the run goes on
-                failed += 1
-                print(f"\nslm tokenize: skipped {f}: {e}", file=sys.stderr)
-            else:
-                out.write(json.dumps(units_record(f, u, name)) + "\n")
-                out.flush()
-            bar.update(1)
-    bar.close()
+    if args.jobs == 1:
+        _WORKER["tok"], _WORKER["name"] = tok, name
+        results = map(_worker_encode, todo)
+        pool = None
+    else:
+        import multiprocessing as mp
+        pool = mp.get_context("spawn").Pool(args.jobs, _worker_init, (args,))
+        results = pool.imap_unordered(_worker_encode, todo, chunksize=1)
+    try:
+        with open(args.output, "a", encoding="utf-8") as out:
+            for f, rec, err in results:  # written as they finish: a rerun resumes from here
+                if err is not None:
+                    failed += 1
+                    print(f"\nslm tokenize: skipped {f}: {err}", file=sys.stderr)
+                else:
+                    out.write(json.dumps(rec) + "\n")
+                    out.flush()
+                bar.update(1)
+    finally:
+        if pool is not None:
+            pool.terminate()
+        bar.close()
     if failed:
         print(f"slm tokenize: {failed} of {len(todo)} files failed", file=sys.stderr)
     return 1 if failed else 0
@@ -146,6 +178,7 @@ def main(argv=None) -> int:
     t = sub.add_parser("tokenize", help="units of audio files/folders into a JSON Lines file")
     t.add_argument("inputs", nargs="+", help="audio files or folders (walked for audio extensions)")
     t.add_argument("-o", "--output", required=True, help="JSON Lines file (appended; reruns skip done inputs)")
+    t.add_argument("-j", "--jobs", type=int, default=1, help="worker processes (each on one thread)")
     _add_tokenizer_args(t)
     t.set_defaults(fn=_tokenize)
     d = sub.add_parser("demo", help="backend report and a short kernel benchmark")

@@ -63,9 +63,22 @@ def test_tokenize_folder_resumable_with_failures(tmp_path, capsys):
         json.loads(line)
 
 
+def test_tokenize_worker_processes(tmp_path, capsys):
+    out = tmp_path / "units.jsonl"
+    files = [str(SPEECH / n) for n in ("flite_kal.wav", "flite_slt.wav", "flite_awb.wav")]
+    assert main(["tokenize", *files, "-o", str(out), "--jobs", "2"]) == 0
+    units = read_units(out)
+    assert sorted(units) == sorted(files)
+    tok = default()
+    for f in files:  # the workers' units equal the single-process ones
+        assert np.array_equal(units[f].units, tok.encode(f).units)
+
+
 def test_tokenize_bad_arguments(tmp_path, capsys):
     assert main(["tokenize", str(tmp_path / "missing"), "-o", str(tmp_path / "o.jsonl")]) == 2
     with pytest.raises(SystemExit, match="unknown tokenizer 'x'"):
         main(["tokenize", str(SPEECH), "-o", str(tmp_path / "o.jsonl"), "--tokenizer", "x"])
+    with pytest.raises(SystemExit, match="--jobs"):
+        main(["tokenize", str(SPEECH), "-o", str(tmp_path / "o.jsonl"), "--jobs", "0"])
     with pytest.raises(SystemExit, match="go together"):
         main(["tokenize", str(SPEECH), "-o", str(tmp_path / "o.jsonl"), "--encoder", "x"])
