@@ -147,7 +147,7 @@ def run_encoders(threads=None, quick=False, filt=None, json_path=None, out=sys.s
             print(f"{w.name:<26} {w.shape:<30} skipped: {r.error}", file=out, flush=True)
             rows.append({"name": w.name, "shape": w.shape, "error": r.error})
             return
-        if w.name.startswith("whisper"):
+        if w.name.startswith("whisper") and not w.name.endswith("bf16"):
             try:
                 ms = encoders.whisper_cpp_ms(w.name.split()[0], threads)
                 if ms is not None:
@@ -157,7 +157,7 @@ def run_encoders(threads=None, quick=False, filt=None, json_path=None, out=sys.s
         gflops = w.flops / (r.slm_ms / 1e3) / 1e9
         model = w.name.split()[0]
         peak = {}
-        for impl in ("slm", "torch"):
+        for impl in (("slm", "torch") if not w.info else ()):
             try:
                 peak[impl] = encoders.peak_process_mb(model, impl, threads)
             except Exception as e:  # reported, not fatal
@@ -166,13 +166,16 @@ def run_encoders(threads=None, quick=False, filt=None, json_path=None, out=sys.s
         print(f"{w.name:<26} {w.shape:<30} {r.slm_ms:>9.1f} {r.slm_ms / 1e3 / w.audio_s:>7.4f} {gflops:>8.1f} "
               f"{gflops / m.peak_gflops:>6.0%} {r.slm_cold_ms:>8.1f} {_fmt(peak.get('slm'), '8.0f'):>8}  {peers}",
               file=out, flush=True)
+        for k, v in w.info.items():
+            print(f"  {k}: {v:.2e}", file=out, flush=True)
         if peak:
             print("  peak resident MB of a process that loads the model and runs one forward: " +
                   ", ".join(f"{k} {v:.0f}" for k, v in peak.items()), file=out, flush=True)
         r.fns = {}  # let the models go before the next workload
         rows.append({"name": w.name, "shape": w.shape, "slm_ms": r.slm_ms, "rtf": r.slm_ms / 1e3 / w.audio_s,
                      "gflops": gflops, "share": gflops / m.peak_gflops, "peers_ms": r.peers_ms,
-                     "ratios": {k: r.ratio(k) for k in r.peers_ms}, "cold_ms": r.slm_cold_ms, "peak_mb": peak})
+                     "ratios": {k: r.ratio(k) for k in r.peers_ms}, "cold_ms": r.slm_cold_ms, "peak_mb": peak,
+                     **w.info})
 
     run_workloads(wl, repeats=3 if quick else 5, min_time=0.0, progress=show)
     if json_path:

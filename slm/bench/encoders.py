@@ -94,15 +94,23 @@ def _whisper_flops(name):
     return conv + _layers_flops(1500, C, c["encoder_ffn_dim"], c["encoder_layers"])
 
 
-def ssl_w(name, seconds=10.0, onnx=False):
+def _nmse(a, b):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(((a - b) ** 2).sum() / (b ** 2).sum())
+
+
+def ssl_w(name, seconds=10.0, onnx=False, dtype="float32"):
     def setup():
         import torch
         import slm
         model, folder = _hf_model(name)
-        enc = slm.load(folder)
+        enc = slm.load(folder, dtype=dtype)
         x = _audio(seconds)
         tx = torch.from_numpy(x)[None]
         L = enc.num_layers
+        if dtype != "float32":  # the reduced-precision path's error against fp32 slm
+            ref = slm.load(folder)(x, layers=[L]).hidden_states[L]
+            w.info["nmse vs fp32"] = _nmse(enc(x, layers=[L]).hidden_states[L], ref)
 
         def torch_fn():
             with torch.inference_mode():
@@ -111,8 +119,9 @@ def ssl_w(name, seconds=10.0, onnx=False):
         if onnx:
             peers.update(_onnx_peer(model, name, tx))
         return (lambda: enc(x, layers=[L])), peers
-    return Workload(f"{name} forward", f"{seconds:g} s @ 16 kHz", setup, audio_s=seconds,
-                    flops=_ssl_flops(name, int(seconds * 16000)))
+    w = Workload(f"{name} forward" + ("" if dtype == "float32" else f" {dtype}"), f"{seconds:g} s @ 16 kHz",
+                 setup, audio_s=seconds, flops=_ssl_flops(name, int(seconds * 16000)))
+    return w
 
 
 def _onnx_peer(model, name, tx):
@@ -134,12 +143,12 @@ def _onnx_peer(model, name, tx):
     return {"onnxruntime": lambda: sess.run(None, feed)}
 
 
-def whisper_w(name):
+def whisper_w(name, dtype="float32"):
     def setup():
         import torch
         import slm
         model, folder = _hf_model(name)
-        enc = slm.load(folder)
+        enc = slm.load(folder, dtype=dtype)
         mel = _audio(30.0)  # any values: time does not depend on them
         from .. import features
         m = features.whisper_log_mel(mel, n_mels=model.config.num_mel_bins)[None]
@@ -147,6 +156,9 @@ def whisper_w(name):
         tm = torch.from_numpy(m)
         hf_enc = model.get_encoder()
         L = enc.num_layers
+        if dtype != "float32":
+            ref = slm.load(folder).forward_mel(m, layers=[L])[L]
+            w.info["nmse vs fp32"] = _nmse(enc.forward_mel(m, layers=[L])[L], ref)
 
         def hf_fn():
             with torch.inference_mode():
@@ -170,15 +182,17 @@ def whisper_w(name):
         except ImportError:
             pass
         return (lambda: enc.forward_mel(m, layers=[L])), peers
-    return Workload(f"{name} encoder", "30 s window (3000 mel frames)", setup, audio_s=30.0,
-                    flops=_whisper_flops(name))
+    w = Workload(f"{name} encoder" + ("" if dtype == "float32" else f" {dtype}"), "30 s window (3000 mel frames)",
+                 setup, audio_s=30.0, flops=_whisper_flops(name))
+    return w
 
 
 def workloads(quick=False):
     if quick:
         return [ssl_w("hubert-base", 2.0), whisper_w("whisper-base")]
-    return [ssl_w("hubert-base", onnx=True), ssl_w("hubert-large"), ssl_w("wavlm-base-plus"),
-            whisper_w("whisper-base"), whisper_w("whisper-small")]
+    return [ssl_w("hubert-base", onnx=True), ssl_w("hubert-base", dtype="bf16"), ssl_w("hubert-large"),
+            ssl_w("wavlm-base-plus"), whisper_w("whisper-base"), whisper_w("whisper-base", dtype="bf16"),
+            whisper_w("whisper-small")]
 
 
 def peer_versions():

@@ -23,6 +23,8 @@ class Workload:
     # seconds of audio one call processes (feature front ends, decoders, resamplers):
     # the report then shows throughput as seconds of audio per second
     audio_s: float = 0.0
+    # facts a setup measures for the report (e.g. a reduced-precision path's error)
+    info: dict = field(default_factory=dict)
 
 
 @dataclass
