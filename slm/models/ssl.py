@@ -36,12 +36,16 @@ class SSLEncoder:
 
     sample_rate = 16000
 
-    def __init__(self, weights, config, kind="wav2vec2", dtype="float32", source="<weights>"):
+    def __init__(self, weights, config, kind="wav2vec2", dtype="float32", source="<weights>", normalize=False):
         if dtype not in ("float32", "bf16"):
             raise ValueError(f"SSLEncoder: dtype must be 'float32' or 'bf16', got {dtype!r}")
         cfg = dict(config)
         cfg["bf16"] = int(dtype == "bf16")
         self.config, self.kind, self.dtype, self.source = cfg, kind, dtype, source
+        # zero-mean unit-variance input per utterance, which the checkpoint's feature
+        # extractor applies before the model (do_normalize / fairseq task.normalize:
+        # wav2vec2 large and most fine-tuned models); not part of the model itself
+        self.normalize = bool(normalize)
         self.num_layers, self.hidden_size = int(cfg["L"]), int(cfg["C"])
         self.stable = bool(cfg.get("stable", 0))
         # a group-norm front end normalises each channel over the whole (padded) row, so a
@@ -54,7 +58,8 @@ class SSLEncoder:
 
     def __repr__(self):
         return (f"SSLEncoder(kind={self.kind!r}, layers={self.num_layers}, width={self.hidden_size}, "
-                f"{'pre' if self.stable else 'post'}-norm, dtype={self.dtype}, source={self.source!r})")
+                f"{'pre' if self.stable else 'post'}-norm, dtype={self.dtype}, normalize={self.normalize}, "
+                f"source={self.source!r})")
 
     def frames(self, samples):
         """output frames for an input of ``samples`` samples (0 when too short)"""
@@ -62,8 +67,15 @@ class SSLEncoder:
 
     # ---- loading ------------------------------------------------------------------
     @classmethod
-    def from_hf(cls, path, dtype="float32"):
+    def from_hf(cls, path, dtype="float32", normalize=None):
+        """normalize None: preprocessor_config.json's do_normalize (False without one)"""
         cfg, sd = load_hf_folder(path)
+        if normalize is None:
+            try:
+                with open(os.path.join(path, "preprocessor_config.json")) as f:
+                    normalize = bool(json.load(f).get("do_normalize", False))
+            except (OSError, ValueError):
+                normalize = False
         kind = cfg.get("model_type")
         if kind not in HF_TYPES:
             raise ValueError(f"{path}: config.json model_type {kind!r} is not one of {HF_TYPES}")
@@ -87,14 +99,19 @@ class SSLEncoder:
             "num_buckets": cfg.get("num_buckets", 320), "max_distance": cfg.get("max_bucket_distance", 800),
         }
         w = map_state_dict(sd, HF_KEYS, HF_PREFIXES, str(path))
-        return cls(w, c, kind, dtype, os.fspath(path))
+        return cls(w, c, kind, dtype, os.fspath(path), normalize)
 
     @classmethod
-    def from_fairseq(cls, path, dtype="float32"):
+    def from_fairseq(cls, path, dtype="float32", normalize=None):
+        """normalize None: the task's (or model config's) normalize flag"""
         ck = load_torch(path)
         if not isinstance(ck, dict) or "model" not in ck:
             raise ValueError(f"{path}: not a fairseq/unilm checkpoint (no 'model' entry)")
         m, kind = _fairseq_model_cfg(ck, path)
+        if normalize is None:
+            cfg = ck.get("cfg") if isinstance(ck.get("cfg"), dict) else {}
+            task = cfg.get("task") if isinstance(cfg.get("task"), dict) else {}
+            normalize = bool(task.get("normalize", m.get("normalize", False)))
         if m.get("activation_fn", "gelu") != "gelu":
             raise ValueError(f"{path}: activation_fn {m['activation_fn']!r} is not supported (only 'gelu')")
         layers = _conv_layers(m.get("conv_feature_layers", "[(512, 10, 5)] + [(512, 3, 2)] * 4 + [(512, 2, 2)] * 2"),
@@ -116,7 +133,7 @@ class SSLEncoder:
         if kind == "wavlm" and not m.get("gru_rel_pos", True):
             raise ValueError(f"{path}: WavLM without gru_rel_pos gating is not supported")
         w = map_state_dict(ck["model"], FAIRSEQ_KEYS, FAIRSEQ_PREFIXES, str(path))
-        return cls(w, c, kind, dtype, os.fspath(path))
+        return cls(w, c, kind, dtype, os.fspath(path), normalize)
 
     # ---- running ------------------------------------------------------------------
     def _layers(self, layers):
@@ -143,6 +160,9 @@ class SSLEncoder:
             if lens.shape[0] != B:
                 raise ValueError(f"SSLEncoder: lengths has {lens.shape[0]} entries for a batch of {B}")
         ls = self._layers(layers)
+        if self.normalize:
+            from ..features import zero_mean_unit_var_norm
+            x = zero_mean_unit_var_norm(x, lengths=lens if lens is not None else np.full(B, S, np.int64))
         outs, frames = _C._ssl_forward(self._h, x, lens, np.asarray(ls, dtype=np.int64))
         hs = dict(zip(ls, outs))
         final = hs.pop(FINAL, None)
@@ -222,6 +242,9 @@ def sniff(path):
             and any(str(k).startswith(p + "feature_extractor.") for k in ck["model"] for p in FAIRSEQ_PREFIXES))
 
 
-def load(path, dtype="float32"):
-    """an SSLEncoder from an HF folder or a fairseq / unilm checkpoint"""
-    return SSLEncoder.from_hf(path, dtype) if os.path.isdir(path) else SSLEncoder.from_fairseq(path, dtype)
+def load(path, dtype="float32", normalize=None):
+    """an SSLEncoder from an HF folder or a fairseq / unilm checkpoint; normalize None
+    follows the checkpoint's feature-extractor / task setting"""
+    if os.path.isdir(path):
+        return SSLEncoder.from_hf(path, dtype, normalize)
+    return SSLEncoder.from_fairseq(path, dtype, normalize)

@@ -237,3 +237,46 @@ def test_bad_input_leaves_model_usable(torch, tmp_path):
     with pytest.raises(ValueError, match="heads"):
         SSL(w, dict(cfg, H=5), "wavlm")
     assert np.isfinite(SSL(w, cfg, "wavlm")(wav[:1]).last_hidden_state).all()
+
+
+def test_input_normalisation_follows_the_feature_extractor(torch, tmp_path):
+    """wav2vec2-large-style checkpoints expect zero-mean unit-variance input: the folder's
+    preprocessor_config.json says so, and slm applies it as the feature extractor does"""
+    model = build(torch, "wav2vec2-large", seed=13)
+    model.save_pretrained(tmp_path)
+    fe = transformers.Wav2Vec2FeatureExtractor(do_normalize=True, return_attention_mask=True)
+    fe.save_pretrained(tmp_path)
+    enc = slm.load(tmp_path)
+    assert enc.normalize and not slm.load(tmp_path, normalize=False).normalize
+    wav, lens = speech()
+    feats = fe([w[:n] for w, n in zip(wav, lens)], sampling_rate=16000, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        o = model(feats["input_values"], attention_mask=feats["attention_mask"], output_hidden_states=True)
+    flen = model._get_feat_extract_output_lengths(torch.from_numpy(lens)).numpy()
+    compare(enc(wav, lengths=lens), [h.numpy() for h in o.hidden_states], o.last_hidden_state.numpy(), flen)
+
+
+def test_one_model_many_threads(tmp_path, torch):
+    from concurrent.futures import ThreadPoolExecutor
+    model = build(torch, "wavlm-base", seed=17)
+    model.save_pretrained(tmp_path)
+    enc = slm.load(tmp_path)
+    wav, lens = speech()
+    ref = enc(wav, lengths=lens).last_hidden_state
+    with ThreadPoolExecutor(4) as ex:
+        outs = list(ex.map(lambda _: enc(wav, lengths=lens).last_hidden_state, range(8)))
+    for o in outs:
+        assert np.array_equal(o, ref)
+
+
+def test_ctc_model_body_loads(torch, tmp_path):
+    """a fine-tuned HubertForCTC folder: the encoder under 'hubert.' loads, the CTC head
+    is left out"""
+    prefix, extra = CASES["hubert-large"]
+    cfg = transformers.HubertConfig(**SMALL, **extra, vocab_size=12)
+    model = randomise(torch, transformers.HubertForCTC(cfg), 19)
+    model.save_pretrained(tmp_path)
+    enc = slm.load(tmp_path)
+    wav, lens = speech()
+    hs, last, flen = reference(torch, model.hubert, wav, lens)
+    compare(enc(wav, lengths=lens), hs, last, flen)
