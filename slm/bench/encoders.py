@@ -202,7 +202,6 @@ def peer_versions():
 def _peak_child(name, impl, threads):
     """run in a fresh process: load one implementation of a workload's model, run one
     forward on its input, print the process's peak resident memory in MB"""
-    import resource
     import slm
     slm.set_num_threads(threads)
     if impl != "slm":  # the slm process never imports torch
@@ -229,7 +228,11 @@ def _peak_child(name, impl, threads):
             import transformers as tf
             with torch.inference_mode():
                 tf.WhisperModel.from_pretrained(folder).eval().get_encoder()(torch.from_numpy(m))
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork + exec, so a child of a
+    # large benchmark process would report the parent's peak
+    with open("/proc/self/status") as f:
+        hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    print(hwm / 1024.0)
 
 
 def peak_process_mb(name, impl, threads):
