@@ -94,9 +94,11 @@ class LogMelUnitTokenizer:
             raise ValueError(f"decode: unit ids must be integers in [0, {self.vocab_size})")
         fe = self.front_end
         logmel = self.kmeans.cluster_centers_[ids]                        # (T, n_mels)
-        fb = melscale_fbanks(fe["n_fft"] // 2 + 1, fe["f_min"], fe["f_max"], fe["n_mels"], self.sample_rate,
-                             norm="slaney", mel_scale="slaney")           # (F, n_mels)
-        power = np.maximum(np.linalg.pinv(fb.T.astype(np.float64)) @ np.exp(logmel.T.astype(np.float64)), 0.0)
+        if getattr(self, "_pinv", None) is None:  # its SVD costs more than Griffin-Lim: once
+            fb = melscale_fbanks(fe["n_fft"] // 2 + 1, fe["f_min"], fe["f_max"], fe["n_mels"], self.sample_rate,
+                                 norm="slaney", mel_scale="slaney")       # (F, n_mels)
+            self._pinv = np.linalg.pinv(fb.T.astype(np.float64))         # (F, n_mels)
+        power = np.maximum(self._pinv @ np.exp(logmel.T.astype(np.float64)), 0.0)
         y = griffin_lim(power.astype(np.float32), fe["n_fft"], hop_length=fe["hop_length"],
                         window=window("hann", fe["n_fft"]), power=2.0, n_iter=n_iter, seed=seed,
                         length=(len(ids) - 1) * fe["hop_length"])
