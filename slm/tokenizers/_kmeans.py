@@ -39,16 +39,10 @@ def _assign(x, c):
 
 
 def _cluster_sums(x, lab, k):
-    """(sums float64 (k, D), counts int64 (k)) of the rows of x per label: a stable sort then
-    np.add.reduceat, a fixed summation order (no threads), so results are reproducible."""
-    cnt = np.bincount(lab, minlength=k)
-    sums = np.zeros((k, x.shape[1]), np.float64)
-    if x.shape[0]:
-        order = np.argsort(lab, kind="stable")
-        starts = np.concatenate([[0], np.cumsum(cnt)[:-1]])
-        nz = cnt > 0
-        sums[nz] = np.add.reduceat(x[order].astype(np.float64), starts[nz], axis=0)
-    return sums, cnt
+    """(sums float64 (k, D), counts int64 (k)) of the rows of x per label, in C: each sum
+    adds its rows in row order in float64 whatever the thread count, so results are
+    reproducible (csrc/tokenize/kmeans.c)."""
+    return _C.kmeans_cluster_sums(x, lab, int(k))
 
 
 def _kmeanspp(x, k, rng, n_local_trials=None):

@@ -230,3 +230,45 @@ def test_partial_fit_rule():
         np.testing.assert_allclose(km.cluster_centers_[j], want, rtol=1e-6, atol=1e-6)
     with pytest.raises(ValueError):
         KMeans(50).partial_fit(a)  # first batch smaller than k
+
+
+def _sums_reference(x, lab, k):
+    """the NumPy centre sums the C code replaced: stable sort, then add.reduceat in float64
+    (rows of a cluster added in row order)"""
+    cnt = np.bincount(lab, minlength=k)
+    sums = np.zeros((k, x.shape[1]), np.float64)
+    if x.shape[0]:
+        order = np.argsort(lab, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+        nz = cnt > 0
+        sums[nz] = np.add.reduceat(x[order].astype(np.float64), starts[nz], axis=0)
+    return sums, cnt
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_cluster_sums_in_c_equal_the_numpy_reference_bit_for_bit(threads):
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((6000, 200)) * 10).astype(np.float32)
+    lab = rng.integers(0, 13, 6000)
+    lab[lab == 5] = 6  # an empty cluster
+    before = slm.get_num_threads()
+    slm.set_num_threads(threads)
+    try:
+        sums, cnt = slm._C.kmeans_cluster_sums(x, lab, 13)
+    finally:
+        slm.set_num_threads(before)
+    ref_s, ref_c = _sums_reference(x, lab, 13)
+    assert np.array_equal(cnt, ref_c) and cnt[5] == 0
+    assert np.array_equal(sums, ref_s)  # the same additions in the same order
+
+
+def test_cluster_sums_bad_labels():
+    x = np.zeros((4, 3), np.float32)
+    with pytest.raises(ValueError, match="row 2"):
+        slm._C.kmeans_cluster_sums(x, np.array([0, 1, 7, 0]), 3)
+    with pytest.raises(ValueError, match="row 0"):
+        slm._C.kmeans_cluster_sums(x, np.array([-1, 1, 0, 0]), 3)
+    with pytest.raises(ValueError, match="labels"):
+        slm._C.kmeans_cluster_sums(x, np.array([0, 1]), 3)
+    s, c = slm._C.kmeans_cluster_sums(x, np.array([0, 1, 2, 0]), 3)
+    assert list(c) == [2, 1, 1]

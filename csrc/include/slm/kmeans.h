@@ -17,6 +17,14 @@ extern "C" {
 slm_status slm_kmeans_predict_f32(int64_t *labels, float *dist, const float *x, const float *centroids,
                                   int64_t N, int64_t K, int64_t D);
 
+/* sums (K, D) float64, counts (K) = per-cluster sums and sizes of the rows of x (N, D)
+ * with labels (N) in [0, K): the centre update of Lloyd and mini-batch k-means. Each sum
+ * adds its rows in row order in float64, whatever the thread count (threads split the
+ * feature columns), so results are bit-identical across runs and machines. A label out
+ * of range is SLM_ERR_VALUE naming the row. */
+slm_status slm_kmeans_cluster_sums_f32(double *sums, int64_t *counts, const float *x, const int64_t *labels,
+                                       int64_t N, int64_t K, int64_t D);
+
 #ifdef __cplusplus
 }
 #endif
