@@ -1,13 +1,12 @@
 """k-means over speech features: assignment, training (k-means++ init, Lloyd and mini-batch), centroid files.
 
-Assignment (``predict``, and the assignment step of every training loop) is C:
-``slm._C.kmeans_predict`` runs the vq family's nearest-codeword kernel (blocked
-||x||^2 - 2 x.c + ||c||^2, SIMD on avx2/avx512, threads over rows). The training loops
-are NumPy around it: k-means++ seeding, Lloyd iterations, MiniBatchKMeans-style
-per-centre learning rates for streamed batches. Every random draw comes from a
-``numpy.random.Generator`` seeded by ``random_state`` and every reduction is a
-fixed-order ``np.add.reduceat`` after a stable sort, so results depend on the seed and the data
-only, not on the thread count (the C assignment is per row and deterministic).
+The numerical work is C (csrc/tokenize/kmeans.c): ``predict`` and every assignment run the
+vq family's nearest-codeword kernel (blocked ||x||^2 - 2 x.c + ||c||^2, SIMD, threads over
+rows); k-means++ seeding, the Lloyd loop (centre means, empty clusters, the tol rule) and the
+mini-batch step are C functions too. Python keeps the estimator object and the random
+numbers: every draw comes from a ``numpy.random.Generator`` seeded by ``random_state`` and
+is handed to C, and every float64 reduction in C runs in a fixed order, so results depend
+on the seed and the data only, not on the thread count.
 """
 import io
 import os
@@ -28,10 +27,9 @@ def _as_features(x, what="x", d=None):
         raise ValueError(f"KMeans: {what} must be 2-D (n_samples, n_features), got shape {x.shape}")
     if d is not None and x.shape[1] != d:
         raise ValueError(f"KMeans: {what} has {x.shape[1]} features, the model has {d}")
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    if x.size and not np.isfinite(x).all():
-        raise ValueError(f"KMeans: {what} contains NaN or Inf")
-    return x
+    # NaN/Inf (and rows too large for float32 distances) are ValueErrors from the C entries,
+    # which name the row; checking here too would add a pass over x
+    return np.ascontiguousarray(x, dtype=np.float32)
 
 
 def _assign(x, c):
@@ -47,32 +45,14 @@ def _cluster_sums(x, lab, k):
 
 def _kmeanspp(x, k, rng, n_local_trials=None):
     """k-means++ seeding (Arthur & Vassilvitskii) with greedy trials as scikit-learn does it:
-    2 + log(k) candidates per step drawn by D^2 weights, keep the one lowering the potential most."""
-    n = x.shape[0]
+    2 + log(k) candidates per step drawn by D^2 weights, keep the one lowering the potential
+    most. The draws come from rng (the first centre's row, then (k - 1) * trials uniforms);
+    the distances and potentials are computed in C."""
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(k))
-    centers = np.empty((k, x.shape[1]), np.float32)
-    centers[0] = x[rng.integers(n)]
-    _, d2 = _assign(x, centers[:1])
-    d2 = d2.astype(np.float64)
-    x64 = x.astype(np.float64)
-    xx = (x64 * x64).sum(1)
-    for i in range(1, k):
-        pot = d2.sum()
-        if pot <= 0:
-            cand = rng.integers(n, size=n_local_trials)
-        else:
-            cand = np.searchsorted(np.cumsum(d2), rng.random(n_local_trials) * pot)
-            cand = np.minimum(cand, n - 1)
-        # squared distances to all candidates at once (one GEMM, as sklearn's seeding does)
-        xc = x[cand].astype(np.float64)
-        dc = xx[:, None] - 2.0 * (x64 @ xc.T) + (xc * xc).sum(1)[None, :]
-        nd2 = np.minimum(d2[:, None], np.maximum(dc, 0.0))
-        j = int(np.argmin(nd2.sum(0)))  # first best candidate on equal potentials
-        best, best_d2 = cand[j], nd2[:, j]
-        centers[i] = x[best]
-        d2 = best_d2
-    return centers
+    first = int(rng.integers(x.shape[0]))
+    u = rng.random(max(k - 1, 0) * n_local_trials)
+    return _C.kmeans_plusplus(x, int(k), first, u)[0]
 
 
 class KMeans:
@@ -88,12 +68,21 @@ class KMeans:
     of mini-batch training).
     """
 
-    def __init__(self, n_clusters=8, max_iter=300, tol=1e-4, random_state=0, batch_size=1024):
-        if not isinstance(n_clusters, (int, np.integer)) or n_clusters <= 0:
+    def __init__(self, n_clusters=8, max_iter=300, tol=1e-4, random_state=0, batch_size=1024, n_init=1):
+        if not isinstance(n_clusters, (int, np.integer)) or isinstance(n_clusters, bool) or n_clusters <= 0:
             raise ValueError(f"KMeans: n_clusters must be a positive int, got {n_clusters!r}")
+        if not isinstance(n_init, (int, np.integer)) or n_init < 1:
+            raise ValueError(f"KMeans: n_init must be a positive int, got {n_init!r}")
+        if int(max_iter) < 1:
+            raise ValueError(f"KMeans: max_iter must be >= 1, got {max_iter!r}")
+        if not float(tol) >= 0:
+            raise ValueError(f"KMeans: tol must be >= 0, got {tol!r}")
+        if int(batch_size) < 1:
+            raise ValueError(f"KMeans: batch_size must be >= 1, got {batch_size!r}")
         self.n_clusters = int(n_clusters)
         self.max_iter = int(max_iter)
         self.tol = float(tol)
+        self.n_init = int(n_init)
         self.random_state = random_state
         self.batch_size = int(batch_size)
         self.cluster_centers_ = None
@@ -132,37 +121,25 @@ class KMeans:
 
     # ---- Lloyd ----
     def fit(self, x):
-        """Fit on x (N, D) in memory: k-means++ seeding then Lloyd iterations. Returns self."""
+        """Fit on x (N, D) in memory: k-means++ seeding then Lloyd iterations, n_init times
+        (each run continues the same seeded generator); the run with the lowest inertia is
+        kept (the first on ties). Returns self."""
         x = _as_features(x)
         n, d = x.shape
         k = self.n_clusters
         if n < k:
             raise ValueError(f"KMeans: n_samples={n} should be >= n_clusters={k}")
         rng = np.random.default_rng(self.random_state)
-        c = _kmeanspp(x, k, rng)
-        tol = self.tol * float(np.mean(np.var(x.astype(np.float64), axis=0)))
-        lab, d2 = _assign(x, c)
-        for it in range(1, self.max_iter + 1):
-            sums, cnt = _cluster_sums(x, lab, k)
-            new = c.astype(np.float64).copy()
-            nz = cnt > 0
-            new[nz] = sums[nz] / cnt[nz, None]
-            empty = np.nonzero(~nz)[0]
-            if len(empty):  # as sklearn: an empty cluster moves to the farthest points
-                far = np.argsort(-d2.astype(np.float64), kind="stable")[:len(empty)]
-                new[empty] = x[far]
-            new = new.astype(np.float32)
-            shift = float(((new.astype(np.float64) - c) ** 2).sum())
-            c = new
-            self.n_iter_ = it
-            new_lab, d2 = _assign(x, c)
-            done = np.array_equal(lab, new_lab) or shift <= tol
-            lab = new_lab
-            if done:
-                break
+        best = None
+        for _ in range(self.n_init):
+            c0 = _kmeanspp(x, k, rng)
+            run = _C.kmeans_lloyd(x, c0, self.max_iter, self.tol)
+            if best is None or run[4] < best[4]:
+                best = run
+        c, lab, _, n_iter, inertia = best
         self.cluster_centers_ = c
-        lab, d2 = _assign(x, c)
-        self.inertia_ = float(d2.astype(np.float64).sum())
+        self.n_iter_ = int(n_iter)
+        self.inertia_ = float(inertia)
         self.counts_ = np.bincount(lab, minlength=k).astype(np.int64)
         return self
 
@@ -183,19 +160,17 @@ class KMeans:
                 raise ValueError(f"KMeans.partial_fit: the first batch has {x.shape[0]} rows, "
                                  f"needs >= n_clusters={k}")
             self.cluster_centers_ = _kmeanspp(x, k, self._rng)
-            self.counts_ = np.zeros(k, np.int64)
-        c = self.cluster_centers_.astype(np.float64)
-        lab, _ = _assign(x, self.cluster_centers_)
-        sums, b = _cluster_sums(x, lab, k)
-        nz = b > 0
-        total = self.counts_ + b
-        # c <- (c * count + sum of new points) / (count + b): the running mean, which is
-        # sklearn's c += (mean_new - c) * b / (count + b)
-        c[nz] = (c[nz] * self.counts_[nz, None] + sums[nz]) / total[nz, None]
-        self.counts_ = total
-        self.cluster_centers_ = c.astype(np.float32)
-        self.n_iter_ += 1
+        if self.counts_ is None:  # seeded, loaded or given centres start with no samples (as sklearn's init=array)
+            self.counts_ = np.zeros(len(self.cluster_centers_), np.int64)
+        self._step(x)
         return self
+
+    def _step(self, x):
+        """one mini-batch update in C; returns the rows' squared distances before it"""
+        c, cnt, d2 = _C.kmeans_minibatch_step(x, self.cluster_centers_, self.counts_)
+        self.cluster_centers_, self.counts_ = c, cnt
+        self.n_iter_ += 1
+        return d2
 
     def fit_stream(self, batches, epochs=1):
         """Cluster a dataset streamed in chunks: ``batches`` is an iterable of (B, D) arrays
@@ -212,9 +187,10 @@ class KMeans:
                     part = chunk[s:s + self.batch_size]
                     if part.shape[0] == 0:
                         continue
-                    if self.cluster_centers_ is not None:
-                        inertia += float(_assign(part, self.cluster_centers_)[1].astype(np.float64).sum())
-                    self.partial_fit(part)
+                    if self.cluster_centers_ is None:
+                        self.partial_fit(part)  # seeds the centres from this batch, then steps
+                    else:  # the step's distances are those under the centres before it
+                        inertia += float(self._step(part).astype(np.float64).sum())
             self.inertia_ = inertia
         return self
 
@@ -234,6 +210,8 @@ class KMeans:
         c = _as_features(centers, "centers")
         if c.shape[0] == 0:
             raise ValueError("KMeans: no centres")
+        if not np.isfinite(c).all():
+            raise ValueError("KMeans: centres contain NaN or Inf")
         km = cls(n_clusters=c.shape[0])
         km.cluster_centers_ = c
         return km

@@ -272,3 +272,186 @@ def test_cluster_sums_bad_labels():
         slm._C.kmeans_cluster_sums(x, np.array([0, 1]), 3)
     s, c = slm._C.kmeans_cluster_sums(x, np.array([0, 1, 2, 0]), 3)
     assert list(c) == [2, 1, 1]
+
+
+# ---------------------------------------------------------------- training loops in C
+def _plusplus_reference(x, k, first, u, trials):
+    """k-means++ with greedy trials in NumPy float64 from the same draws as the C code:
+    candidates by searchsorted on the running sum of D^2, the first lowest potential wins."""
+    x64 = x.astype(np.float64)
+    chosen = [first]
+    d2 = ((x64 - x64[first]) ** 2).sum(1)
+    for i in range(1, k):
+        uu = u[(i - 1) * trials:i * trials]
+        cand = np.minimum(np.searchsorted(np.cumsum(d2), uu * d2.sum()), len(x) - 1)
+        dc = ((x64[:, None, :] - x64[cand][None]) ** 2).sum(2)
+        nd2 = np.minimum(d2[:, None], dc)
+        j = int(np.argmin(nd2.sum(0)))
+        chosen.append(int(cand[j]))
+        d2 = nd2[:, j]
+    return np.array(chosen)
+
+
+@pytest.mark.parametrize("n,d,k", [(400, 8, 10), (1200, 39, 50), (300, 80, 100)])
+def test_plusplus_in_c_matches_the_numpy_reference(path, n, d, k):
+    rng = np.random.default_rng(n + d + k)
+    x = (rng.standard_normal((n, d)) + rng.integers(0, 5, (n, 1))).astype(np.float32)
+    trials = 2 + int(np.log(k))
+    first = int(rng.integers(n))
+    u = rng.random((k - 1) * trials)
+    c, chosen = slm._C.kmeans_plusplus(x, k, first, u)
+    want = _plusplus_reference(x, k, first, u, trials)
+    # the same rows are chosen (the distances differ in last bits only: float32 differences
+    # accumulated in SIMD lanes vs float64 here, far from any decision on these data)
+    assert np.array_equal(chosen, want)
+    assert np.array_equal(c, x[want])
+
+
+def _lloyd_reference(x, c, max_iter, tol):
+    """the Lloyd loop the C code replaced (NumPy around the C assignment and sums)"""
+    k = c.shape[0]
+    tol = tol * float(np.mean(np.var(x.astype(np.float64), axis=0)))
+    lab, d2 = slm._C.kmeans_predict(x, c)
+    it = 0
+    for it in range(1, max_iter + 1):
+        sums, cnt = slm._C.kmeans_cluster_sums(x, lab, k)
+        new = c.astype(np.float64).copy()
+        nz = cnt > 0
+        new[nz] = sums[nz] / cnt[nz, None]
+        empty = np.nonzero(~nz)[0]
+        if len(empty):
+            far = np.argsort(-d2.astype(np.float64), kind="stable")[:len(empty)]
+            new[empty] = x[far]
+        new = new.astype(np.float32)
+        shift = float(((new.astype(np.float64) - c) ** 2).sum())
+        c = new
+        new_lab, d2 = slm._C.kmeans_predict(x, c)
+        done = np.array_equal(lab, new_lab) or shift <= tol
+        lab = new_lab
+        if done:
+            break
+    return c, lab, it
+
+
+@pytest.mark.parametrize("tol", [0.0, 1e-4, 1e-2])
+def test_lloyd_in_c_matches_the_numpy_loop(tol):
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((2500, 24)) * 3 + rng.integers(0, 6, (2500, 1))).astype(np.float32)
+    c0 = x[rng.choice(2500, 40, replace=False)].copy()
+    c0[:3] = 1e3  # three centres nobody is near: empty clusters on the first iteration
+    c, lab, d2, it, inertia = slm._C.kmeans_lloyd(x, c0, 300, tol)
+    rc, rlab, rit = _lloyd_reference(x, c0, 300, tol)
+    assert it == rit and it >= 2
+    assert np.array_equal(c, rc) and np.array_equal(lab, rlab)
+    assert inertia == pytest.approx(float(slm._C.kmeans_predict(x, c)[1].astype(np.float64).sum()), rel=1e-12)
+    assert (c0[:3] == 1e3).all()  # the caller's centres are not modified in place
+
+
+def test_lloyd_parity_with_sklearn_from_the_same_init():
+    """From the same initial centres, sklearn's Lloyd takes the same steps: after each of the
+    first iterations the partitions are equal and the centres agree to float32 rounding
+    (sklearn sums in float32, slm in float64), until a row sits on a proven tie (its two
+    centres' exact distances within 1e-5 relative); from there the trajectories may part."""
+    mf, _ = _speech_features()
+    rng = np.random.default_rng(12)
+    x = np.concatenate([mf, (rng.standard_normal((800, 39)) * 4).astype(np.float32)])
+    c0 = slm._C.kmeans_plusplus(x, 30, 7, rng.random(29 * 5))[0]
+    x64 = x.astype(np.float64)
+    for m in range(1, 16):
+        c, lab, _, it, inertia = slm._C.kmeans_lloyd(x, c0, m, 0.0)
+        sk = sklearn_cluster.KMeans(30, init=c0, n_init=1, algorithm="lloyd", max_iter=m, tol=0.0).fit(x)
+        assert it == sk.n_iter_ == m
+        diff = np.nonzero(lab != sk.labels_)[0]
+        if len(diff):
+            cs = sk.cluster_centers_.astype(np.float64)
+            for i in diff:
+                da, db = ((x64[i] - cs[lab[i]]) ** 2).sum(), ((x64[i] - cs[sk.labels_[i]]) ** 2).sum()
+                assert abs(da - db) <= 1e-5 * da, (m, i, da, db)
+            break
+        np.testing.assert_allclose(c, sk.cluster_centers_, rtol=0, atol=1e-5 * np.abs(x).max())
+        assert inertia == pytest.approx(sk.inertia_, rel=1e-5)
+    assert m >= 5  # several identical steps before any tie
+
+
+def test_n_init_keeps_the_best_run():
+    rng = np.random.default_rng(13)
+    x = (rng.standard_normal((600, 6)) + rng.integers(0, 8, (600, 1)) * 3).astype(np.float32)
+    one = KMeans(12, random_state=1).fit(x)
+    many = KMeans(12, random_state=1, n_init=4).fit(x)
+    assert np.array_equal(one.cluster_centers_, KMeans(12, random_state=1, n_init=1).fit(x).cluster_centers_)
+    # the first run of n_init=4 is the n_init=1 run (same generator): the kept one is no worse
+    assert many.inertia_ <= one.inertia_
+    lab, d2 = many.predict_with_distances(x)
+    assert many.inertia_ == pytest.approx(d2.astype(np.float64).sum(), rel=1e-9)
+    with pytest.raises(ValueError):
+        KMeans(3, n_init=0)
+
+
+def test_fit_independent_of_threads_wide():
+    """k-means++ potentials (threads over candidates), the variance behind tol (threads over
+    column blocks) and Lloyd (threads over rows / columns) at a size where all of them thread."""
+    x = (np.random.default_rng(14).standard_normal((3000, 200)) * 2).astype(np.float32)
+    before = slm.get_num_threads()
+    try:
+        slm.set_num_threads(1)
+        a = KMeans(20, random_state=3).fit(x)
+        slm.set_num_threads(2)
+        b = KMeans(20, random_state=3).fit(x)
+    finally:
+        slm.set_num_threads(before)
+    assert np.array_equal(a.cluster_centers_, b.cluster_centers_) and a.n_iter_ == b.n_iter_
+    assert a.inertia_ == b.inertia_
+
+
+def test_training_entries_bad_input():
+    x = np.random.default_rng(15).standard_normal((50, 4)).astype(np.float32)
+    u = np.full(4 * 3, 0.5)
+    with pytest.raises(ValueError, match="k="):
+        slm._C.kmeans_plusplus(x, 51, 0, np.full(50 * 3, 0.5))
+    with pytest.raises(ValueError, match="multiple"):
+        slm._C.kmeans_plusplus(x, 5, 0, u[:-1])
+    with pytest.raises(ValueError, match="first"):
+        slm._C.kmeans_plusplus(x, 5, 50, u)
+    with pytest.raises(ValueError, match="uniform"):
+        slm._C.kmeans_plusplus(x, 5, 0, np.full(12, 1.0))
+    bad = x.copy()
+    bad[7, 2] = np.inf
+    with pytest.raises(ValueError, match="row 7"):
+        slm._C.kmeans_plusplus(bad, 5, 0, u)
+    with pytest.raises(ValueError, match="row 7"):
+        slm._C.kmeans_lloyd(bad, x[:5], 10, 1e-4)
+    with pytest.raises(ValueError, match="max_iter"):
+        slm._C.kmeans_lloyd(x, x[:5], 0, 1e-4)
+    with pytest.raises(ValueError, match="tol"):
+        slm._C.kmeans_lloyd(x, x[:5], 10, -1.0)
+    with pytest.raises(ValueError, match="n_samples"):
+        slm._C.kmeans_lloyd(x[:3], x[:5], 10, 1e-4)
+    with pytest.raises(ValueError, match="shape"):
+        slm._C.kmeans_lloyd(x, x[:5, :3], 10, 1e-4)
+    with pytest.raises(ValueError, match="counts"):
+        slm._C.kmeans_minibatch_step(x, x[:5], np.zeros(4, np.int64))
+    with pytest.raises(ValueError, match="negative"):
+        slm._C.kmeans_minibatch_step(x, x[:5], np.array([0, 0, -1, 0, 0]))
+    for kw in ({"max_iter": 0}, {"tol": -1}, {"batch_size": 0}):
+        with pytest.raises(ValueError):
+            KMeans(3, **kw)
+    # still usable, and the inputs were not modified in place
+    c0 = x[:5].copy()
+    c, lab, d2, it, inertia = slm._C.kmeans_lloyd(x, c0, 10, 1e-4)
+    assert np.array_equal(c0, x[:5]) and c.shape == (5, 4) and it >= 1
+    n0 = np.zeros(5, np.int64)
+    c2, n2, _ = slm._C.kmeans_minibatch_step(x, c0, n0)
+    assert n0.sum() == 0 and n2.sum() == 50
+
+
+def test_partial_fit_after_load_starts_counts_at_zero():
+    rng = np.random.default_rng(16)
+    c = rng.standard_normal((4, 3)).astype(np.float32)
+    km = KMeans.from_centers(c)
+    b = rng.standard_normal((40, 3)).astype(np.float32)
+    lab = km.predict(b)
+    km.partial_fit(b)
+    for j in range(4):
+        if (lab == j).any():  # counts 0: a centre that got rows moves to their mean
+            np.testing.assert_allclose(km.cluster_centers_[j], b[lab == j].astype(np.float64).mean(0), rtol=1e-6)
+    assert km.counts_.sum() == 40

@@ -43,3 +43,38 @@ slm_status slm_nearest_codeword_f32_ref(SLM_VQ_ARGS) {
     if (stop) return SLM_INTERRUPTED_ERROR(fn);
     return SLM_OK;
 }
+
+/* out (N, L) <- x (N, D), c (L, D): sum of squared differences in double */
+slm_status slm_vq_sqdist_f32_ref(float *out, const float *x, const float *c, int64_t N, int64_t L, int64_t D) {
+    int stop = 0;
+#pragma omp parallel for num_threads(slm_threads()) schedule(static) if (N * L * D > 65536)
+    for (int64_t i = 0; i < N; i++) {
+        if (stop || ((i & 255) == 0 && slm_interrupted())) {
+            stop = 1;
+            continue;
+        }
+        const float *xr = x + i * D;
+        for (int64_t j = 0; j < L; j++) {
+            const float *cr = c + j * D;
+            double s = 0.0;
+            for (int64_t d = 0; d < D; d++) {
+                const double e = (double)xr[d] - (double)cr[d];
+                s += e * e;
+            }
+            out[i * L + j] = (float)s;
+        }
+    }
+    if (stop) return SLM_INTERRUPTED_ERROR("kmeans_sqdist");
+    return SLM_OK;
+}
+
+/* sums (K, D) += x rows by label, columns [d0, d1), in row order */
+void slm_vq_cluster_sums_cols_ref(double *sums, const float *x, const int64_t *labels, int64_t N, int64_t D, int64_t d0, int64_t d1) {
+    for (int64_t i = 0; i < N; i++) {
+        double *restrict s = sums + labels[i] * D;
+        const float *restrict xi = x + i * D;
+        if (i + 8 < N) /* a block of columns at a row stride: the hardware prefetchers lose it */
+            for (int64_t d = d0; d < d1; d += 16) __builtin_prefetch(xi + 8 * D + d);
+        for (int64_t d = d0; d < d1; d++) s[d] += (double)xi[d];
+    }
+}

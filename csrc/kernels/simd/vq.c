@@ -24,8 +24,8 @@
 #include "../gemm.h"
 #include "../rnn_vq.h"
 
-#define NB 64  /* rows of x per block */
-#define KB 256 /* codewords per block (a multiple of 16) */
+#define NB 256  /* rows of x per block */
+#define KB 512 /* codewords per block (a multiple of 16) */
 
 static const float lane_idx_[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
@@ -168,4 +168,58 @@ slm_status SLM_SIMD_FN(slm_nearest_codeword_f32)(SLM_VQ_ARGS) {
     if (err != SLM_OK)
         return slm_error((slm_status)err, fn, "the codebook product failed (%s)", slm_status_name((slm_status)err));
     return SLM_OK;
+}
+
+/* squared distance of a (D) to b (D), differences first: four accumulators, then the tail */
+static float sqdiff(const float *a, const float *b, int64_t D) {
+    vf acc0 = vzero(), acc1 = vzero(), acc2 = vzero(), acc3 = vzero();
+    int64_t d = 0;
+    for (; d + 4 * VW <= D; d += 4 * VW) {
+        const vf e0 = vsub(vload(a + d), vload(b + d)), e1 = vsub(vload(a + d + VW), vload(b + d + VW));
+        const vf e2 = vsub(vload(a + d + 2 * VW), vload(b + d + 2 * VW));
+        const vf e3 = vsub(vload(a + d + 3 * VW), vload(b + d + 3 * VW));
+        acc0 = vfmadd(e0, e0, acc0);
+        acc1 = vfmadd(e1, e1, acc1);
+        acc2 = vfmadd(e2, e2, acc2);
+        acc3 = vfmadd(e3, e3, acc3);
+    }
+    for (; d + VW <= D; d += VW) {
+        const vf e = vsub(vload(a + d), vload(b + d));
+        acc0 = vfmadd(e, e, acc0);
+    }
+    if (d < D) {
+        const int n = (int)(D - d);
+        const vf e = vsub(vload_n(a + d, n), vload_n(b + d, n));
+        acc1 = vfmadd(e, e, acc1);
+    }
+    return vreduce_add(vadd(vadd(acc0, acc1), vadd(acc2, acc3)));
+}
+
+/* out (N, L) <- x (N, D), c (L, D). The L candidate rows stay in cache while each row of x
+ * is read once; one thread computes each row's L values. */
+slm_status SLM_SIMD_FN(slm_vq_sqdist_f32)(float *out, const float *x, const float *c, int64_t N, int64_t L,
+                                          int64_t D) {
+    int stop = 0;
+#pragma omp parallel for num_threads(slm_threads()) schedule(static) if (N * L * D > 65536)
+    for (int64_t i = 0; i < N; i++) {
+        if (stop || ((i & 1023) == 0 && slm_interrupted())) {
+            stop = 1;
+            continue;
+        }
+        for (int64_t j = 0; j < L; j++) out[i * L + j] = sqdiff(x + i * D, c + j * D, D);
+    }
+    if (stop) return SLM_INTERRUPTED_ERROR("kmeans_sqdist");
+    return SLM_OK;
+}
+
+/* sums (K, D) += x rows by label, columns [d0, d1), in row order: the compiler widens the
+ * column loop (float->double converts and adds of independent columns) */
+void SLM_SIMD_FN(slm_vq_cluster_sums_cols)(double *sums, const float *x, const int64_t *labels, int64_t N, int64_t D, int64_t d0, int64_t d1) {
+    for (int64_t i = 0; i < N; i++) {
+        double *restrict s = sums + labels[i] * D;
+        const float *restrict xi = x + i * D;
+        if (i + 8 < N) /* a block of columns at a row stride: the hardware prefetchers lose it */
+            for (int64_t d = d0; d < d1; d += 16) __builtin_prefetch(xi + 8 * D + d);
+        for (int64_t d = d0; d < d1; d++) s[d] += (double)xi[d];
+    }
 }
