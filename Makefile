@@ -17,7 +17,7 @@ asan:
 	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	SLM_TEST_FAST=1 $(PY) -m pytest -q -x -p no:cacheprovider tests/ops tests/audio tests/features tests/models \
-		tests/tokenizers/test_kmeans.py tests/tokenizers/test_units.py
+		tests/tokenizers/test_kmeans.py tests/tokenizers/test_units.py tests/codecs
 	@$(PY) setup.py -q build_ext --inplace --force > build/restore.log 2>&1
 
 bench: build

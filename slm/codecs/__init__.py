@@ -1,0 +1,6 @@
+"""Neural audio codecs and their quantizers (issue 5). So far: residual vector quantization
+as EnCodec/SoundStream, DAC (factorised, cosine) and Mimi (split semantic/acoustic) do it,
+loaded from the reference packages' and transformers' state dicts; see docs/codecs.md."""
+from .rvq import RVQ, SplitRVQ, Stage, fold_weight_norm  # noqa: F401
+
+__all__ = ["RVQ", "SplitRVQ", "Stage", "fold_weight_norm"]
