@@ -200,6 +200,9 @@ def run_units(threads=None, quick=False, filt=None, json_path=None, out=sys.stdo
         limits = threadpool_limits(threads)
     except ImportError:
         limits = None
+    # Hugging Face tokenizers (Rayon) reads its pool size once, at first use
+    import os
+    os.environ["RAYON_RS_NUM_CPUS"] = os.environ["RAYON_NUM_THREADS"] = str(threads)
     m = machine.probe(threads, quick=quick)
     peers = versions(("sklearn", "numpy", "tokenizers"))
     print(f"slm {slm.__version__} units benchmark; {threads} thread(s); backend: {slm.backend_info().forced}",

@@ -2,9 +2,9 @@
 
 Speech units are small non-negative integers (k-means cluster ids, one per encoder frame).
 ``dedup`` collapses runs of equal neighbours into (units, durations) in C; ``repeat`` inverts it.
-``UnitBPE`` learns byte-pair-encoding merges over unit sequences; see docs/units.md.
+``UnitBPE`` learns byte-pair-encoding merges over unit sequences and applies them, in C
+(csrc/tokenize/units_bpe.c); see docs/units.md.
 """
-import heapq
 import json
 
 import numpy as np
@@ -108,7 +108,7 @@ class UnitBPE:
         frequent pair occurs fewer times. dedup: collapse repeated units first (default True).
         Each step merges the most frequent adjacent pair (overlapping occurrences counted);
         ties go to the smallest pair (a, b) in lexicographic order. Occurrences are replaced
-        left to right. Pair counts are updated incrementally with a lazy max-heap.
+        left to right. Pair counts are updated incrementally with a lazy max-heap (in C).
         """
         base_vocab = int(base_vocab)
         if base_vocab < 1:
@@ -134,9 +134,11 @@ class UnitBPE:
                 s = _C._units_dedup(s)[0]
             parts.append(s)
             parts.append(np.array([-1], np.int64))  # sequence separator: no pair crosses it
-        tok = np.concatenate(parts).tolist()
-        merges = _train(tok, base_vocab, num_merges, int(min_frequency))
-        return cls(base_vocab, merges)
+        tok = np.concatenate(parts)
+        if base_vocab + num_merges >= 2**31:
+            raise ValueError(f"UnitBPE.train: base_vocab + num_merges = {base_vocab + num_merges} must stay below 2^31")
+        merges = _C._units_bpe_train(tok, base_vocab, num_merges, int(min_frequency))
+        return cls(base_vocab, [(int(a), int(b)) for a, b in merges.tolist()])
 
     # ---------------------------------------------------------------- encode / decode
     def encode(self, units):
@@ -144,8 +146,7 @@ class UnitBPE:
         leftmost first within a rank), which equals applying each merge in learned order."""
         u = _as_units(units, "UnitBPE.encode")
         _check_range(u, self.base_vocab, "UnitBPE.encode")
-        toks, _ = self._encode(u.tolist(), None)
-        return np.array(toks, np.int64)
+        return _C._units_bpe_encode(u, None, self._merge_array(), self.base_vocab)[0]
 
     def encode_with_durations(self, units, durations):
         """(units (n,), durations (n,)) -> (tokens (m,), token_durations (m,)); a token's duration is
@@ -158,8 +159,7 @@ class UnitBPE:
         if d.size and d.min() < 0:
             raise ValueError(f"UnitBPE.encode_with_durations: durations must be >= 0, got {d.min()}")
         _check_range(u, self.base_vocab, "UnitBPE.encode_with_durations")
-        toks, durs = self._encode(u.tolist(), d.tolist())
-        return np.array(toks, np.int64), np.array(durs, np.int64)
+        return _C._units_bpe_encode(u, d, self._merge_array(), self.base_vocab)
 
     def decode(self, tokens):
         """tokens (m,) in [0, vocab_size) -> units (n,) int64, exactly the encoded units."""
@@ -206,41 +206,10 @@ class UnitBPE:
             pos += L
         return units, out
 
-    def _encode(self, toks, durs):
-        # linked list over positions + min-heap of (rank, position); stale entries are skipped
-        n = len(toks)
-        nxt = list(range(1, n + 1))
-        prv = list(range(-1, n - 1))
-        rank = self._rank
-        base = self.base_vocab
-        heap = [(rank[(toks[i], toks[i + 1])], i) for i in range(n - 1) if (toks[i], toks[i + 1]) in rank]
-        heapq.heapify(heap)
-        alive = [True] * n
-        while heap:
-            r, i = heapq.heappop(heap)
-            if not alive[i]:
-                continue
-            j = nxt[i]
-            if j >= n or rank.get((toks[i], toks[j])) != r:
-                continue
-            toks[i] = base + r
-            if durs is not None:
-                durs[i] += durs[j]
-            alive[j] = False
-            k = nxt[j]
-            nxt[i] = k
-            if k < n:
-                prv[k] = i
-                r2 = rank.get((toks[i], toks[k]))
-                if r2 is not None:
-                    heapq.heappush(heap, (r2, i))
-            p = prv[i]
-            if p >= 0:
-                r2 = rank.get((toks[p], toks[i]))
-                if r2 is not None:
-                    heapq.heappush(heap, (r2, p))
-        out = [toks[i] for i in range(n) if alive[i]]
-        return out, (None if durs is None else [durs[i] for i in range(n) if alive[i]])
+    def _merge_array(self):
+        if getattr(self, "_marr", None) is None or len(self._marr) != len(self.merges):
+            self._marr = np.array(self.merges, np.int64).reshape(-1, 2)
+        return self._marr
 
     # ---------------------------------------------------------------- files
     def to_dict(self):
@@ -272,66 +241,3 @@ def _check_range(u, base_vocab, fn):
     if u.size and (u.min() < 0 or u.max() >= base_vocab):
         bad = u[(u < 0) | (u >= base_vocab)][0]
         raise ValueError(f"{fn}: unit {bad} is outside [0, base_vocab = {base_vocab})")
-
-
-def _train(tok, base, num_merges, min_freq):
-    # tok: units with -1 separators. Positions form a doubly linked list; merged-away positions
-    # get tok = -2. count[pair] and where[pair] (set of left positions) are kept up to date; the
-    # heap holds (-count, a, b) entries, stale ones are dropped when popped.
-    n = len(tok)
-    nxt = list(range(1, n + 1))
-    prv = list(range(-1, n - 1))
-    count = {}
-    where = {}
-    for i in range(n - 1):
-        a, b = tok[i], tok[i + 1]
-        if a >= 0 and b >= 0:
-            p = (a, b)
-            count[p] = count.get(p, 0) + 1
-            where.setdefault(p, set()).add(i)
-    heap = [(-c, a, b) for (a, b), c in count.items()]
-    heapq.heapify(heap)
-
-    def dec(p, i):
-        count[p] -= 1
-        where[p].discard(i)
-        heapq.heappush(heap, (-count[p], p[0], p[1]))
-
-    def inc(p, i):
-        c = count.get(p, 0) + 1
-        count[p] = c
-        where.setdefault(p, set()).add(i)
-        heapq.heappush(heap, (-c, p[0], p[1]))
-
-    merges = []
-    while len(merges) < num_merges and heap:
-        c, a, b = heapq.heappop(heap)
-        if count.get((a, b), 0) != -c or -c == 0:
-            continue
-        if -c < min_freq:
-            break
-        new = base + len(merges)
-        merges.append((a, b))
-        for i in sorted(where[(a, b)]):
-            if tok[i] != a:
-                continue
-            j = nxt[i]
-            if j >= n or tok[j] != b:
-                continue
-            p, k = prv[i], nxt[j]
-            if p >= 0 and tok[p] >= 0:
-                dec((tok[p], a), p)
-            if k < n and tok[k] >= 0:
-                dec((b, tok[k]), j)
-            tok[i] = new
-            tok[j] = -2
-            nxt[i] = k
-            if k < n:
-                prv[k] = i
-            if p >= 0 and tok[p] >= 0:
-                inc((tok[p], new), p)
-            if k < n and tok[k] >= 0:
-                inc((new, tok[k]), i)
-        count[(a, b)] = 0
-        where[(a, b)] = set()
-    return merges

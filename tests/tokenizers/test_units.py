@@ -1,8 +1,10 @@
 """Tests for slm.tokenizers dedup/repeat and UnitBPE: property tests, a hand-checked example,
-equivalence with a naive full-recount BPE written here, bad input, save/load."""
+equivalence with a naive full-recount BPE written here and with the Python heap
+implementation the C code replaced, bad input, save/load."""
 import numpy as np
 import pytest
 
+from slm import _C
 from slm.tokenizers import UnitBPE, dedup, repeat
 
 
@@ -159,10 +161,168 @@ def test_bpe_bad_input_and_save_load(tmp_path):
         UnitBPE.load(tmp_path / "bad.json")
 
 
-def test_bpe_train_speed():
-    import time
+# ---------------------------------------------------------------- the Python heap implementation
+# (slm's UnitBPE before it moved to C, csrc/tokenize/units_bpe.c): an oracle for larger
+# corpora than the naive reference can handle
+import heapq  # noqa: E402
+
+
+def heap_encode(toks, durs, base, merges):
+    rank = {tuple(p): r for r, p in enumerate(merges)}
+    # linked list over positions + min-heap of (rank, position); stale entries are skipped
+    n = len(toks)
+    nxt = list(range(1, n + 1))
+    prv = list(range(-1, n - 1))
+    heap = [(rank[(toks[i], toks[i + 1])], i) for i in range(n - 1) if (toks[i], toks[i + 1]) in rank]
+    heapq.heapify(heap)
+    alive = [True] * n
+    while heap:
+        r, i = heapq.heappop(heap)
+        if not alive[i]:
+            continue
+        j = nxt[i]
+        if j >= n or rank.get((toks[i], toks[j])) != r:
+            continue
+        toks[i] = base + r
+        if durs is not None:
+            durs[i] += durs[j]
+        alive[j] = False
+        k = nxt[j]
+        nxt[i] = k
+        if k < n:
+            prv[k] = i
+            r2 = rank.get((toks[i], toks[k]))
+            if r2 is not None:
+                heapq.heappush(heap, (r2, i))
+        p = prv[i]
+        if p >= 0:
+            r2 = rank.get((toks[p], toks[i]))
+            if r2 is not None:
+                heapq.heappush(heap, (r2, p))
+    out = [toks[i] for i in range(n) if alive[i]]
+    return out, (None if durs is None else [durs[i] for i in range(n) if alive[i]])
+
+
+def heap_train(tok, base, num_merges, min_freq):
+    # tok: units with -1 separators. Positions form a doubly linked list; merged-away positions
+    # get tok = -2. count[pair] and where[pair] (set of left positions) are kept up to date; the
+    # heap holds (-count, a, b) entries, stale ones are dropped when popped.
+    n = len(tok)
+    nxt = list(range(1, n + 1))
+    prv = list(range(-1, n - 1))
+    count = {}
+    where = {}
+    for i in range(n - 1):
+        a, b = tok[i], tok[i + 1]
+        if a >= 0 and b >= 0:
+            p = (a, b)
+            count[p] = count.get(p, 0) + 1
+            where.setdefault(p, set()).add(i)
+    heap = [(-c, a, b) for (a, b), c in count.items()]
+    heapq.heapify(heap)
+
+    def dec(p, i):
+        count[p] -= 1
+        where[p].discard(i)
+        heapq.heappush(heap, (-count[p], p[0], p[1]))
+
+    def inc(p, i):
+        c = count.get(p, 0) + 1
+        count[p] = c
+        where.setdefault(p, set()).add(i)
+        heapq.heappush(heap, (-c, p[0], p[1]))
+
+    merges = []
+    while len(merges) < num_merges and heap:
+        c, a, b = heapq.heappop(heap)
+        if count.get((a, b), 0) != -c or -c == 0:
+            continue
+        if -c < min_freq:
+            break
+        new = base + len(merges)
+        merges.append((a, b))
+        for i in sorted(where[(a, b)]):
+            if tok[i] != a:
+                continue
+            j = nxt[i]
+            if j >= n or tok[j] != b:
+                continue
+            p, k = prv[i], nxt[j]
+            if p >= 0 and tok[p] >= 0:
+                dec((tok[p], a), p)
+            if k < n and tok[k] >= 0:
+                dec((b, tok[k]), j)
+            tok[i] = new
+            tok[j] = -2
+            nxt[i] = k
+            if k < n:
+                prv[k] = i
+            if p >= 0 and tok[p] >= 0:
+                inc((tok[p], new), p)
+            if k < n and tok[k] >= 0:
+                inc((new, tok[k]), i)
+        count[(a, b)] = 0
+        where[(a, b)] = set()
+    return merges
+
+
+def _corpus_tokens(seqs, dedup_first):
+    parts = []
+    for s in seqs:
+        if dedup_first and len(s):
+            s = dedup(s)[0]
+        parts += list(s) + [-1]
+    return parts
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_bpe_in_c_equals_the_heap_implementation(seed):
+    rng = np.random.default_rng(100 + seed)
+    base = int(rng.integers(3, 40))
+    seqs = [rng.integers(0, base, int(rng.integers(0, 3000))) for _ in range(int(rng.integers(1, 8)))]
+    seqs.append(np.zeros(int(rng.integers(2, 60)), np.int64))  # a long run: overlapping pairs
+    seqs.append(np.tile([1, 0], 25) % base)
+    seqs.insert(0, np.zeros(0, np.int64))  # an empty sequence
+    for dedup_first in (False, True):
+        for mf in (1, 2, 5):
+            want = heap_train(_corpus_tokens(seqs, dedup_first), base, 120, mf)
+            got = UnitBPE.train(seqs, num_merges=120, base_vocab=base, min_frequency=mf, dedup=dedup_first)
+            assert got.merges == [tuple(p) for p in want], (dedup_first, mf)
+            for s in seqs[:4]:
+                s = s[:500]
+                d = rng.integers(0, 5, len(s))
+                t, td = heap_encode(s.tolist(), d.tolist(), base, want)
+                ct, ctd = got.encode_with_durations(s, d)
+                assert ct.tolist() == t and ctd.tolist() == td
+
+
+def test_bpe_large_corpus_equals_the_heap_implementation():
+    """200,000 units, 300 merges: the C training and encoding equal the Python heap version
+    (speed is measured by python -m slm.bench units, not here)"""
     x = np.random.default_rng(0).integers(0, 100, 200_000)
-    t = time.perf_counter()
-    bpe = UnitBPE.train(x, num_merges=200, base_vocab=100)
-    assert time.perf_counter() - t < 5
-    assert len(bpe.merges) == 200
+    bpe = UnitBPE.train(x, num_merges=300, base_vocab=100)
+    want = heap_train(_corpus_tokens([x], True), 100, 300, 2)
+    assert len(bpe.merges) == 300 and bpe.merges == [tuple(p) for p in want]
+    u = dedup(x[:20000])[0]
+    assert bpe.encode(u).tolist() == heap_encode(u.tolist(), None, 100, want)[0]
+    assert np.array_equal(bpe.decode(bpe.encode(u)), u)
+
+
+def test_bpe_c_entries_bad_input():
+    with pytest.raises(ValueError, match="separator"):
+        _C._units_bpe_train(np.array([0, 1, 7, -1]), 3, 5, 1)
+    with pytest.raises(ValueError, match="separator"):
+        _C._units_bpe_train(np.array([0, -2, 1]), 3, 5, 1)
+    with pytest.raises(ValueError):
+        _C._units_bpe_train(np.array([0, 1]), 3, -1, 1)
+    with pytest.raises(ValueError, match="does not exist"):
+        _C._units_bpe_encode(np.array([0, 1]), None, np.array([[0, 1], [5, 0]]), 3)
+    with pytest.raises(ValueError, match="outside"):
+        _C._units_bpe_encode(np.array([0, 3]), None, np.array([[0, 1]]), 3)
+    with pytest.raises(ValueError, match="length"):
+        _C._units_bpe_encode(np.array([0, 1]), np.array([1]), np.array([[0, 1]]), 3)
+    with pytest.raises(ValueError, match="2\\^31"):
+        UnitBPE.train([np.array([0, 1])], num_merges=2**31, base_vocab=2)
+    assert _C._units_bpe_train(np.zeros(0, np.int64), 3, 5, 1).shape == (0, 2)
+    t, d = _C._units_bpe_encode(np.array([0, 1, 0, 1]), np.array([1, 2, 3, 4]), np.array([[0, 1]]), 2)
+    assert t.tolist() == [2, 2] and d.tolist() == [3, 7]
