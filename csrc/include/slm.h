@@ -143,6 +143,7 @@ void slm_bf16_to_f32(float *out, const uint16_t *inp, int64_t n);
 #include "slm/units.h"
 #include "slm/kmeans.h"
 #include "slm/rvq.h"
+#include "slm/convseq.h"
 #include "slm/models.h"
 
 #endif /* SLM_H */

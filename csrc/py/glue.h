@@ -90,6 +90,7 @@ extern PyMethodDef slm_py_models_methods[];
 extern PyMethodDef slm_py_ssl_methods[];
 extern PyMethodDef slm_py_whisper_methods[];
 extern PyMethodDef slm_py_rvq_methods[];
+extern PyMethodDef slm_py_convseq_methods[];
 
 /* ---- models (csrc/py/models.c) ---- */
 /* dict {str: array} -> *out (*n entries) borrowing float32 C-contiguous copies/views kept

@@ -170,7 +170,8 @@ static PyMethodDef *merge_tables(void) {
                              slm_py_embed_methods, slm_py_bench_methods, slm_py_dsp_methods,
                              slm_py_features_methods, slm_py_f0_methods, slm_py_audio_methods,
                              slm_py_units_methods, slm_py_kmeans_methods, slm_py_models_methods,
-                             slm_py_ssl_methods, slm_py_whisper_methods, slm_py_rvq_methods};
+                             slm_py_ssl_methods, slm_py_whisper_methods, slm_py_rvq_methods,
+                             slm_py_convseq_methods};
     size_t n = 0;
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (PyMethodDef *m = tables[t]; m->ml_name; m++) n++;

@@ -1,0 +1,248 @@
+/* convseq.c: a convolutional stack run as a program of layers (slm/convseq.h): the SEANet
+ * encoders and decoders of EnCodec-family codecs. Each layer calls a public op
+ * (slm_conv1d_f32, slm_conv_transpose1d_f32, slm_act_f32, slm_lstm_f32), so every kernel
+ * path of those ops applies; this file only implements the codecs' padding and trimming
+ * rules and moves data between a few buffers sized by a shape pass. */
+#include <math.h>
+#include <string.h>
+
+#include "slm/convseq.h"
+
+#include "slm/ops_conv.h"
+#include "slm/ops_norm_act.h"
+#include "slm/ops_rnn_vq.h"
+#include "runtime/runtime.h"
+
+#define MAX_DEPTH 4
+
+static int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+/* EnCodec's conv padding for a signal of length L: (*pl, *pr), right side including the
+ * extra padding that makes the last window full */
+static void conv_pads(const slm_cs_layer *ly, int64_t L, int64_t *pl, int64_t *pr) {
+    const int64_t pt = (ly->k - 1) * ly->dilation - (ly->stride - 1);
+    /* frames = ceil((L - K + pt) / stride) + 1; ideal length = (frames - 1) * stride + K - pt */
+    const int64_t ideal = ceil_div(L - ly->k + pt, ly->stride) * ly->stride + (ly->k - pt);
+    const int64_t extra = ideal - L;
+    if (ly->causal) {
+        *pl = pt, *pr = extra;
+    } else {
+        *pr = pt / 2 + extra, *pl = pt - pt / 2;
+    }
+}
+
+/* (*pl, *pr) trimmed from a transposed conv's full output */
+static void convtr_trim(const slm_cs_layer *ly, int64_t *pl, int64_t *pr) {
+    const int64_t pt = ly->k - ly->stride;
+    if (ly->causal) {
+        *pr = (int64_t)ceil((double)pt * (double)ly->param);
+        *pl = pt - *pr;
+    } else {
+        *pr = pt / 2, *pl = pt - pt / 2;
+    }
+}
+
+typedef struct {
+    int64_t max_elems; /* largest buffer any step needs, per batch item */
+    int depth;         /* deepest PUSH nesting */
+} plan;
+
+/* walks the program: shapes, checks, buffer needs */
+static slm_status walk(int64_t *C_out, int64_t *L_out, plan *pl_out, const slm_cs_layer *layers, int64_t n,
+                       int64_t C, int64_t L) {
+    static const char fn[] = "convseq";
+    SLM_CHECK(n >= 0 && C >= 1 && L >= 1, fn, "bad sizes n=%lld C=%lld L=%lld", (long long)n, (long long)C,
+              (long long)L);
+    int64_t sc[MAX_DEPTH], sl[MAX_DEPTH], need = C * L, m;
+    int d = 0, maxd = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const slm_cs_layer *ly = layers + i;
+        int64_t *c = &C, *l = &L; /* the shape this layer changes */
+        switch (ly->op) {
+        case SLM_CS_SKIPCONV:
+            SLM_CHECK(d > 0, fn, "layer %lld: SKIPCONV without a saved signal", (long long)i);
+            c = &sc[d - 1], l = &sl[d - 1];
+            /* fall through */
+        case SLM_CS_CONV: {
+            SLM_CHECK(ly->w && ly->cin == *c && ly->cout >= 1 && ly->k >= 1 && ly->stride >= 1 && ly->dilation >= 1,
+                      fn, "layer %lld: conv %lld->%lld (K=%lld) on a signal of %lld channels", (long long)i,
+                      (long long)ly->cin, (long long)ly->cout, (long long)ly->k, (long long)*c);
+            SLM_CHECK((ly->k - 1) * ly->dilation >= ly->stride - 1, fn,
+                      "layer %lld: stride %lld larger than the kernel span", (long long)i, (long long)ly->stride);
+            int64_t pl, pr;
+            conv_pads(ly, *l, &pl, &pr);
+            const int64_t lp = *l + pl + pr;
+            SLM_TRY(slm_numel(fn, &m, 2, ly->cin, lp));
+            if (m > need) need = m;
+            const int64_t lo = (lp - ly->dilation * (ly->k - 1) - 1) / ly->stride + 1;
+            SLM_CHECK(lo >= 1, fn, "layer %lld: the signal (%lld samples) is too short", (long long)i, (long long)*l);
+            *c = ly->cout, *l = lo;
+            break;
+        }
+        case SLM_CS_CONVTR: {
+            SLM_CHECK(ly->w && ly->cin == C && ly->cout >= 1 && ly->k >= ly->stride && ly->stride >= 1, fn,
+                      "layer %lld: transposed conv %lld->%lld (K=%lld, stride %lld) on %lld channels", (long long)i,
+                      (long long)ly->cin, (long long)ly->cout, (long long)ly->k, (long long)ly->stride, (long long)C);
+            SLM_CHECK(ly->param >= 0.0f && ly->param <= 1.0f, fn, "layer %lld: trim_right_ratio %g outside [0, 1]",
+                      (long long)i, (double)ly->param);
+            const int64_t full = (L - 1) * ly->stride + ly->k;
+            SLM_TRY(slm_numel(fn, &m, 2, ly->cout, full));
+            if (m > need) need = m;
+            C = ly->cout, L = full - (ly->k - ly->stride);
+            SLM_CHECK(L >= 1, fn, "layer %lld: empty output", (long long)i);
+            break;
+        }
+        case SLM_CS_ELU: break;
+        case SLM_CS_PUSH:
+            SLM_CHECK(d < MAX_DEPTH, fn, "layer %lld: residuals nested deeper than %d", (long long)i, MAX_DEPTH);
+            sc[d] = C, sl[d] = L, d++;
+            if (d > maxd) maxd = d;
+            break;
+        case SLM_CS_ADD:
+            SLM_CHECK(d > 0, fn, "layer %lld: ADD without a saved signal", (long long)i);
+            d--;
+            SLM_CHECK(sc[d] == C && sl[d] == L, fn, "layer %lld: residual (%lld, %lld) does not match (%lld, %lld)",
+                      (long long)i, (long long)sc[d], (long long)sl[d], (long long)C, (long long)L);
+            break;
+        case SLM_CS_LSTM:
+            SLM_CHECK(ly->lstm && ly->lstm_layers >= 1 && ly->cin == C && ly->cout == C, fn,
+                      "layer %lld: LSTM of %lld features on %lld channels", (long long)i, (long long)ly->cin,
+                      (long long)C);
+            for (int64_t j = 0; j < 4 * ly->lstm_layers; j++)
+                SLM_CHECK(ly->lstm[j], fn, "layer %lld: LSTM parameter %lld is NULL", (long long)i, (long long)j);
+            break;
+        default: return slm_error(SLM_ERR_VALUE, fn, "layer %lld: unknown op %d", (long long)i, (int)ly->op);
+        }
+        if (C * L > need) need = C * L;
+    }
+    SLM_CHECK(d == 0, fn, "%d saved signal(s) never added back", d);
+    *C_out = C, *L_out = L;
+    if (pl_out) pl_out->max_elems = need, pl_out->depth = maxd;
+    return SLM_OK;
+}
+
+slm_status slm_convseq_shape(int64_t *C_out, int64_t *L_out, const slm_cs_layer *layers, int64_t n, int64_t C,
+                             int64_t L) {
+    return walk(C_out, L_out, NULL, layers, n, C, L);
+}
+
+/* dst (N, C, L + pl + pr) <- src (N, C, L) padded as EnCodec's pad1d: zeros, or reflection
+ * (a signal not longer than the larger pad is first extended with zeros on the right,
+ * reflected, and the extension cut off again) */
+static void pad1d(float *dst, const float *src, int64_t NC, int64_t L, int64_t pl, int64_t pr, int reflect) {
+    const int64_t lo = L + pl + pr, mx = pl > pr ? pl : pr;
+    const int64_t le = reflect && L <= mx ? mx + 1 : L; /* the length reflected over */
+    for (int64_t r = 0; r < NC; r++) {
+        const float *s = src + r * L;
+        float *o = dst + r * lo;
+        for (int64_t j = 0; j < lo; j++) {
+            int64_t t = j - pl;
+            if (reflect) {
+                if (t < 0) t = -t;
+                if (t >= le) t = 2 * (le - 1) - t;
+            }
+            o[j] = t >= 0 && t < L ? s[t] : 0.0f;
+        }
+    }
+}
+
+/* (N, C, L) -> (N, L, C) or back (swap C and L in the arguments) */
+static void transpose_cl(float *dst, const float *src, int64_t N, int64_t C, int64_t L) {
+    for (int64_t b = 0; b < N; b++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t t = 0; t < L; t++) dst[(b * L + t) * C + c] = src[(b * C + c) * L + t];
+}
+
+/* a padded conv layer: out (N, cout, Lo) <- in (N, cin, L), pad as scratch */
+static slm_status run_conv(float *out, int64_t *Lo, const float *in, float *pad, const slm_cs_layer *ly, int64_t N,
+                           int64_t L) {
+    int64_t pl, pr;
+    conv_pads(ly, L, &pl, &pr);
+    pad1d(pad, in, N * ly->cin, L, pl, pr, ly->reflect);
+    slm_conv1d_params p = slm_conv1d_default_params();
+    p.stride = ly->stride;
+    p.dilation = ly->dilation;
+    SLM_TRY(slm_conv1d_out_len(Lo, L + pl + pr, ly->k, p));
+    return slm_conv1d_f32(out, pad, ly->w, ly->b, N, ly->cin, L + pl + pr, ly->cout, ly->k, p);
+}
+
+slm_status slm_convseq_run_f32(float *out, const float *x, int64_t N, int64_t C, int64_t L,
+                               const slm_cs_layer *layers, int64_t n) {
+    static const char fn[] = "convseq";
+    SLM_CHECK(N >= 1, fn, "N must be >= 1, got %lld", (long long)N);
+    int64_t Cf, Lf, per;
+    plan pn;
+    SLM_TRY(walk(&Cf, &Lf, &pn, layers, n, C, L));
+    SLM_TRY(slm_numel(fn, &per, 3, N, pn.max_elems, (int64_t)sizeof(float)));
+    const size_t one = slm_arena_need((size_t)per);
+    slm_arena ar;
+    SLM_TRY(slm_arena_init(&ar, one * (size_t)(4 + pn.depth), fn));
+    float *cur = slm_arena_take(&ar, (size_t)per), *oth = slm_arena_take(&ar, (size_t)per);
+    float *p1 = slm_arena_take(&ar, (size_t)per), *p2 = slm_arena_take(&ar, (size_t)per);
+    float *stk[MAX_DEPTH];
+    int64_t sc[MAX_DEPTH], sl[MAX_DEPTH];
+    for (int i = 0; i < pn.depth; i++) stk[i] = slm_arena_take(&ar, (size_t)per);
+    memcpy(cur, x, (size_t)(N * C * L) * sizeof(float));
+    int d = 0;
+    slm_status st = SLM_OK;
+    for (int64_t i = 0; i < n && st == SLM_OK; i++) {
+        const slm_cs_layer *ly = layers + i;
+        float *t;
+        int64_t lo;
+        switch (ly->op) {
+        case SLM_CS_CONV:
+            if ((st = run_conv(oth, &lo, cur, p1, ly, N, L)) != SLM_OK) break;
+            t = cur, cur = oth, oth = t, C = ly->cout, L = lo;
+            break;
+        case SLM_CS_SKIPCONV:
+            if ((st = run_conv(oth, &lo, stk[d - 1], p1, ly, N, sl[d - 1])) != SLM_OK) break;
+            memcpy(stk[d - 1], oth, (size_t)(N * ly->cout * lo) * sizeof(float));
+            sc[d - 1] = ly->cout, sl[d - 1] = lo;
+            break;
+        case SLM_CS_CONVTR: {
+            const int64_t full = (L - 1) * ly->stride + ly->k;
+            int64_t tl, tr, got;
+            if ((st = slm_conv_transpose1d_out_len(&got, L, ly->k, ly->stride, 0, 0, 1)) != SLM_OK) break;
+            if ((st = slm_conv_transpose1d_f32(p1, cur, ly->w, ly->b, N, ly->cin, L, ly->cout, ly->k, ly->stride, 0, 0,
+                                               1, 1)) != SLM_OK)
+                break;
+            convtr_trim(ly, &tl, &tr);
+            lo = full - tl - tr;
+            for (int64_t r = 0; r < N * ly->cout; r++)
+                memcpy(oth + r * lo, p1 + r * full + tl, (size_t)lo * sizeof(float));
+            t = cur, cur = oth, oth = t, C = ly->cout, L = lo;
+            break;
+        }
+        case SLM_CS_ELU:
+            if ((st = slm_act_f32(oth, cur, N * C * L, SLM_ACT_ELU, ly->param)) != SLM_OK) break;
+            t = cur, cur = oth, oth = t;
+            break;
+        case SLM_CS_PUSH:
+            memcpy(stk[d], cur, (size_t)(N * C * L) * sizeof(float));
+            sc[d] = C, sl[d] = L, d++;
+            break;
+        case SLM_CS_ADD: {
+            d--;
+            const float *s = stk[d];
+            for (int64_t j = 0; j < N * C * L; j++) cur[j] = s[j] + cur[j]; /* shortcut(x) + block(x) */
+            break;
+        }
+        case SLM_CS_LSTM:
+            transpose_cl(p1, cur, N, C, L);
+            if ((st = slm_lstm_f32(p2, NULL, NULL, p1, NULL, NULL, ly->lstm, L, N, C, C, (int)ly->lstm_layers, 0, 1,
+                                   1)) != SLM_OK)
+                break;
+            if (ly->lstm_skip)
+                for (int64_t j = 0; j < N * C * L; j++) p2[j] = p2[j] + p1[j]; /* y = lstm(x) + x */
+            /* (N, L, C) -> (N, C, L): the transpose with the roles of C and L swapped */
+            for (int64_t b = 0; b < N; b++)
+                for (int64_t tt = 0; tt < L; tt++)
+                    for (int64_t c = 0; c < C; c++) cur[(b * C + c) * L + tt] = p2[(b * L + tt) * C + c];
+            break;
+        }
+    }
+    if (st == SLM_OK) memcpy(out, cur, (size_t)(N * Cf * Lf) * sizeof(float));
+    slm_arena_release(&ar);
+    (void)sc;
+    return st;
+}

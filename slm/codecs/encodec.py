@@ -1,0 +1,150 @@
+"""EnCodec (Défossez et al. 2022) from the ``encodec`` package's checkpoint format: SEANet
+encoder and decoder run by the C conv-stack runner, residual vector quantizer in C.
+
+Supported: the 24 kHz configuration (mono, causal, weight norm, no audio normalisation,
+whole-utterance: no segments), with any widths, ratios and codebook counts inferred
+from the state dict. The 48 kHz model (stereo, non-causal, time_group_norm, segments with
+overlap-add) is not supported yet and raises NotImplementedError."""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from .rvq import RVQ
+from .seanet import ConvStack, SEANetConfig, decoder_program, encoder_program
+
+__all__ = ["EnCodec", "encodec_config_from_state_dict"]
+
+
+def encodec_config_from_state_dict(sd):
+    """SEANetConfig of an encodec-package state dict (24 kHz family), from the weight shapes"""
+    if any(k.endswith(".conv.norm.weight") for k in sd):
+        raise NotImplementedError("EnCodec: time_group_norm models (the 48 kHz release) are not supported yet")
+
+    def shape(k):
+        for suf in ("weight_v", "parametrizations.weight.original1", "weight"):
+            if k + suf in sd:
+                return np.shape(sd[k + suf])
+        raise ValueError(f"EnCodec: missing {k}weight")
+
+    idx = sorted({int(m.group(1)) for k in sd for m in [re.match(r"encoder\.model\.(\d+)\.", k)] if m})
+    first = shape("encoder.model.0.conv.conv.")
+    channels, nf, ks = first[1], first[0], first[2]
+    last = shape(f"encoder.model.{idx[-1]}.conv.conv.")
+    dimension, lks = last[0], last[2]
+    # downsampling convs: kernel 2 * ratio, channels doubling; resblocks have block.1 / block.3
+    ratios, n_res, res_k, true_skip = [], 0, 3, True
+    for i in idx[1:-1]:
+        p = f"encoder.model.{i}."
+        if any(k.startswith(p + "block.1.") for k in sd):
+            n_res += 1
+            res_k = shape(p + "block.1.conv.conv.")[2]
+            true_skip = true_skip and not any(k.startswith(p + "shortcut.") for k in sd)
+        elif any(k.startswith(p + "conv.conv.") for k in sd):
+            ratios.append(shape(p + "conv.conv.")[2] // 2)
+    n_lstm = len({m.group(1) for k in sd for m in [re.match(r"encoder\.model\.\d+\.lstm\.weight_ih_l(\d+)$", k)] if m})
+    if not ratios:
+        raise ValueError("EnCodec: no downsampling layers found")
+    hidden = shape("encoder.model.1.block.1.conv.conv.")[0] if n_res else nf // 2
+    return SEANetConfig(channels=channels, dimension=dimension, n_filters=nf,
+                        n_residual_layers=n_res // len(ratios), ratios=list(reversed(ratios)), kernel_size=ks,
+                        last_kernel_size=lks, residual_kernel_size=res_k, causal=True, pad_mode="reflect",
+                        true_skip=true_skip, compress=max(1, nf // hidden), lstm=n_lstm)
+
+
+class EnCodec:
+    """EnCodec codec: ``encode(audio) -> codes (B, n_q, T)``, ``decode(codes) -> audio``.
+
+    sample_rate: of the audio (24000 for the released model; the state dict does not say,
+    so give it for other configurations). bandwidth (kbps) picks the number of codebooks
+    as EnCodec does: n_q = max(1, floor(bandwidth * 1000 / (frame_rate * log2(bins))))."""
+
+    def __init__(self, state_dict, sample_rate=24000, config=None):
+        sd = {k: np.asarray(v) for k, v in state_dict.items()}
+        self.config = config or encodec_config_from_state_dict(sd)
+        self.sample_rate = int(sample_rate)
+        self.channels = self.config.channels
+        self.hop_length = self.config.hop_length
+        self.frame_rate = math.ceil(self.sample_rate / self.hop_length)
+        self._enc = ConvStack(encoder_program(sd, "encoder.model.", self.config))
+        self._dec = ConvStack(decoder_program(sd, "decoder.model.", self.config))
+        self.quantizer = RVQ.from_state_dict(sd, "quantizer.")
+        self.codebook_size = self.quantizer.codebook_sizes[0]
+        self.n_q = self.quantizer.n_q
+
+    def __repr__(self):
+        return (f"EnCodec(sample_rate={self.sample_rate}, channels={self.channels}, frame_rate={self.frame_rate}, "
+                f"n_q={self.n_q}, codebook_size={self.codebook_size})")
+
+    def n_q_for_bandwidth(self, bandwidth):
+        """codebooks used at a bandwidth in kbps (EnCodec's rule)"""
+        per = math.log2(self.codebook_size) * self.frame_rate
+        return min(self.n_q, max(1, int(math.floor(float(bandwidth) * 1000 / per))))
+
+    def _audio(self, audio):
+        x = np.asarray(audio)
+        if x.dtype.kind not in "fiu":
+            raise TypeError(f"EnCodec: audio must be a real array, got dtype {x.dtype}")
+        batched = x.ndim == 3
+        if x.ndim == 1:
+            x = x[None, None]
+        elif x.ndim == 2:
+            x = x[None]
+        if x.ndim != 3 or x.shape[1] != self.channels:
+            raise ValueError(f"EnCodec: audio must be (B, {self.channels}, L), ({self.channels}, L) or (L,), "
+                             f"got shape {np.shape(audio)}")
+        if x.shape[2] == 0:
+            raise ValueError("EnCodec: empty audio")
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if not np.isfinite(x).all():
+            raise ValueError("EnCodec: audio contains NaN or Inf")
+        return x, batched
+
+    def encode_latents(self, audio):
+        """the encoder's output (B, dimension, T) before quantization"""
+        x, batched = self._audio(audio)
+        z = self._enc(x)
+        return z if batched else z[0]
+
+    def encode(self, audio, bandwidth=None, n_q=None):
+        """audio (B, C, L) float at sample_rate -> codes (B, n_q, T) int64 (unbatched in,
+        unbatched out). bandwidth in kbps or n_q; default: all codebooks."""
+        if bandwidth is not None and n_q is not None:
+            raise ValueError("EnCodec.encode: give bandwidth or n_q, not both")
+        n = self.n_q_for_bandwidth(bandwidth) if bandwidth is not None else n_q
+        x, batched = self._audio(audio)
+        codes = self.quantizer.encode(self._enc(x), n_q=n)
+        return codes if batched else codes[0]
+
+    def decode(self, codes):
+        """codes (B, n, T) -> audio (B, C, T * hop_length) float32"""
+        c = np.asarray(codes)
+        batched = c.ndim == 3
+        z = self.quantizer.decode(c if batched else c[None])
+        y = self._dec(z)
+        return y if batched else y[0]
+
+
+def _state_dict(path):
+    from ..io import load_state_dict
+    return load_state_dict(path)
+
+
+def sniff(path):
+    """True for a file holding an encodec-package state dict (SEANet + vq.layers codebooks)"""
+    import os
+    if not os.path.isfile(path):
+        return False
+    try:
+        sd = _state_dict(path)
+    except Exception:
+        return False
+    return (isinstance(sd, dict) and "quantizer.vq.layers.0._codebook.embed" in sd
+            and any(k.startswith("encoder.model.0.conv.conv.") for k in sd))
+
+
+def load(path, sample_rate=24000):
+    """an EnCodec from an encodec-package checkpoint (``torch.save(model.state_dict())``)"""
+    return EnCodec(_state_dict(path), sample_rate=sample_rate)
