@@ -4,6 +4,7 @@
  * path of those ops applies; this file only implements the codecs' padding and trimming
  * rules and moves data between a few buffers sized by a shape pass. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "slm/convseq.h"
@@ -126,123 +127,194 @@ slm_status slm_convseq_shape(int64_t *C_out, int64_t *L_out, const slm_cs_layer 
     return walk(C_out, L_out, NULL, layers, n, C, L);
 }
 
-/* dst (N, C, L + pl + pr) <- src (N, C, L) padded as EnCodec's pad1d: zeros, or reflection
+/* dst (NC, L + pl + pr) <- src (NC, L) padded as EnCodec's pad1d: zeros, or reflection
  * (a signal not longer than the larger pad is first extended with zeros on the right,
- * reflected, and the extension cut off again) */
-static void pad1d(float *dst, const float *src, int64_t NC, int64_t L, int64_t pl, int64_t pr, int reflect) {
+ * reflected, and the extension cut off again). With elu (alpha >= 0), ELU is applied on
+ * the way: it commutes with reflection and keeps zeros, so elu(pad(x)) = pad(elu(x)), and
+ * the activation costs no pass of its own. Rows: the middle by memcpy or the ELU kernel
+ * (the row stays in cache for its pads), the pads copied from it. */
+static slm_status pad1d(float *dst, const float *src, int64_t NC, int64_t L, int64_t pl, int64_t pr, int reflect,
+                        int elu, float alpha) {
     const int64_t lo = L + pl + pr, mx = pl > pr ? pl : pr;
-    const int64_t le = reflect && L <= mx ? mx + 1 : L; /* the length reflected over */
-    for (int64_t r = 0; r < NC; r++) {
-        const float *s = src + r * L;
-        float *o = dst + r * lo;
-        for (int64_t j = 0; j < lo; j++) {
-            int64_t t = j - pl;
-            if (reflect) {
+    if (reflect && L <= mx) { /* short signal: the general index rule, then the activation */
+        const int64_t le = mx + 1;
+        for (int64_t r = 0; r < NC; r++) {
+            const float *sr = src + r * L;
+            float *o = dst + r * lo;
+            for (int64_t j = 0; j < lo; j++) {
+                int64_t t = j - pl;
                 if (t < 0) t = -t;
                 if (t >= le) t = 2 * (le - 1) - t;
+                o[j] = t < L ? sr[t] : 0.0f;
             }
-            o[j] = t >= 0 && t < L ? s[t] : 0.0f;
         }
+        return elu ? slm_act_f32(dst, dst, NC * lo, SLM_ACT_ELU, alpha) : SLM_OK;
     }
+    for (int64_t r = 0; r < NC; r++) {
+        float *o = dst + r * lo, *m = o + pl;
+        if (elu)
+            SLM_TRY(slm_act_f32(m, src + r * L, L, SLM_ACT_ELU, alpha));
+        else
+            memcpy(m, src + r * L, (size_t)L * sizeof(float));
+        for (int64_t j = 1; j <= pl; j++) o[pl - j] = reflect ? m[j] : 0.0f;
+        for (int64_t j = 1; j <= pr; j++) m[L - 1 + j] = reflect ? m[L - 1 - j] : 0.0f;
+    }
+    return SLM_OK;
 }
 
-/* (N, C, L) -> (N, L, C) or back (swap C and L in the arguments) */
+/* (N, C, L) -> (N, L, C) */
 static void transpose_cl(float *dst, const float *src, int64_t N, int64_t C, int64_t L) {
     for (int64_t b = 0; b < N; b++)
         for (int64_t c = 0; c < C; c++)
             for (int64_t t = 0; t < L; t++) dst[(b * L + t) * C + c] = src[(b * C + c) * L + t];
 }
 
-/* a padded conv layer: out (N, cout, Lo) <- in (N, cin, L), pad as scratch */
+/* a padded conv layer: out (N, cout, Lo) <- in (N, cin, L), pad as scratch; elu: the
+ * activation of a preceding ELU layer, applied while padding */
 static slm_status run_conv(float *out, int64_t *Lo, const float *in, float *pad, const slm_cs_layer *ly, int64_t N,
-                           int64_t L) {
+                           int64_t L, int elu, float alpha) {
     int64_t pl, pr;
     conv_pads(ly, L, &pl, &pr);
-    pad1d(pad, in, N * ly->cin, L, pl, pr, ly->reflect);
+    const float *src = in;
+    if (pl || pr || elu) { /* a 1-tap conv without activation reads its input in place */
+        SLM_TRY(pad1d(pad, in, N * ly->cin, L, pl, pr, ly->reflect, elu, alpha));
+        src = pad;
+    }
     slm_conv1d_params p = slm_conv1d_default_params();
     p.stride = ly->stride;
     p.dilation = ly->dilation;
     SLM_TRY(slm_conv1d_out_len(Lo, L + pl + pr, ly->k, p));
-    return slm_conv1d_f32(out, pad, ly->w, ly->b, N, ly->cin, L + pl + pr, ly->cout, ly->k, p);
+    return slm_conv1d_f32(out, src, ly->w, ly->b, N, ly->cin, L + pl + pr, ly->cout, ly->k, p);
+}
+
+/* scratch layout: data buffers (the current signal, one free, one per residual level),
+ * two scratch buffers (padding, transposed-conv output, LSTM layouts), all of the
+ * largest per-step size */
+#define DATA_BUFS(depth) (2 + (depth))
+
+static slm_status ws_bytes_for(size_t *bytes, plan *pn, int64_t *Cf, int64_t *Lf, const slm_cs_layer *layers,
+                               int64_t n, int64_t N, int64_t C, int64_t L, int64_t *per) {
+    static const char fn[] = "convseq";
+    SLM_CHECK(N >= 1, fn, "N must be >= 1, got %lld", (long long)N);
+    SLM_TRY(walk(Cf, Lf, pn, layers, n, C, L));
+    SLM_TRY(slm_numel(fn, per, 3, N, pn->max_elems, (int64_t)sizeof(float)));
+    *bytes = slm_arena_need((size_t)*per) * (size_t)(DATA_BUFS(pn->depth) + 2);
+    return SLM_OK;
+}
+
+slm_status slm_convseq_workspace(size_t *bytes, const slm_cs_layer *layers, int64_t n, int64_t N, int64_t C,
+                                 int64_t L) {
+    plan pn;
+    int64_t cf, lf, per;
+    return ws_bytes_for(bytes, &pn, &cf, &lf, layers, n, N, C, L, &per);
+}
+
+/* a data buffer that holds neither the current signal nor a saved one */
+static int free_buf(int cur, const int *stk, int d, int nb) {
+    for (int b = 0; b < nb; b++) {
+        int used = b == cur;
+        for (int i = 0; i < d; i++) used |= stk[i] == b;
+        if (!used) return b;
+    }
+    return -1; /* cannot happen: nb = 2 + depth */
 }
 
 slm_status slm_convseq_run_f32(float *out, const float *x, int64_t N, int64_t C, int64_t L,
-                               const slm_cs_layer *layers, int64_t n) {
+                               const slm_cs_layer *layers, int64_t n, void *ws, size_t ws_bytes) {
     static const char fn[] = "convseq";
-    SLM_CHECK(N >= 1, fn, "N must be >= 1, got %lld", (long long)N);
     int64_t Cf, Lf, per;
     plan pn;
-    SLM_TRY(walk(&Cf, &Lf, &pn, layers, n, C, L));
-    SLM_TRY(slm_numel(fn, &per, 3, N, pn.max_elems, (int64_t)sizeof(float)));
-    const size_t one = slm_arena_need((size_t)per);
+    size_t need = 0;
+    SLM_TRY(ws_bytes_for(&need, &pn, &Cf, &Lf, layers, n, N, C, L, &per));
     slm_arena ar;
-    SLM_TRY(slm_arena_init(&ar, one * (size_t)(4 + pn.depth), fn));
-    float *cur = slm_arena_take(&ar, (size_t)per), *oth = slm_arena_take(&ar, (size_t)per);
+    if (ws) {
+        SLM_CHECK(ws_bytes >= need && ((uintptr_t)ws & 63) == 0, fn,
+                  "workspace of %zu bytes (needs %zu, 64-byte aligned)", ws_bytes, need);
+        ar.base = ws, ar.size = ws_bytes, ar.used = 0;
+    } else {
+        SLM_TRY(slm_arena_init(&ar, need, fn));
+    }
+    const int nb = DATA_BUFS(pn.depth);
+    float *buf[2 + MAX_DEPTH];
+    for (int i = 0; i < nb; i++) buf[i] = slm_arena_take(&ar, (size_t)per);
     float *p1 = slm_arena_take(&ar, (size_t)per), *p2 = slm_arena_take(&ar, (size_t)per);
-    float *stk[MAX_DEPTH];
-    int64_t sc[MAX_DEPTH], sl[MAX_DEPTH];
-    for (int i = 0; i < pn.depth; i++) stk[i] = slm_arena_take(&ar, (size_t)per);
-    memcpy(cur, x, (size_t)(N * C * L) * sizeof(float));
-    int d = 0;
+    /* a PUSH saves the current buffer by reference: later layers write into free buffers */
+    int cur = 0, stk[MAX_DEPTH], d = 0;
+    int64_t sl[MAX_DEPTH];
+    memcpy(buf[cur], x, (size_t)(N * C * L) * sizeof(float));
     slm_status st = SLM_OK;
+    int elu = 0; /* an ELU waiting to be applied by the next layer */
+    float alpha = 0.0f;
     for (int64_t i = 0; i < n && st == SLM_OK; i++) {
         const slm_cs_layer *ly = layers + i;
-        float *t;
         int64_t lo;
+        int f = free_buf(cur, stk, d, nb);
+        if (elu && ly->op != SLM_CS_CONV) { /* only a CONV takes the activation along */
+            st = slm_act_f32(buf[f], buf[cur], N * C * L, SLM_ACT_ELU, alpha);
+            cur = f, elu = 0;
+            if (st) break;
+            f = free_buf(cur, stk, d, nb);
+        }
         switch (ly->op) {
         case SLM_CS_CONV:
-            if ((st = run_conv(oth, &lo, cur, p1, ly, N, L)) != SLM_OK) break;
-            t = cur, cur = oth, oth = t, C = ly->cout, L = lo;
+            st = run_conv(buf[f], &lo, buf[cur], p1, ly, N, L, elu, alpha);
+            cur = f, C = ly->cout, L = lo, elu = 0;
             break;
         case SLM_CS_SKIPCONV:
-            if ((st = run_conv(oth, &lo, stk[d - 1], p1, ly, N, sl[d - 1])) != SLM_OK) break;
-            memcpy(stk[d - 1], oth, (size_t)(N * ly->cout * lo) * sizeof(float));
-            sc[d - 1] = ly->cout, sl[d - 1] = lo;
+            st = run_conv(buf[f], &lo, buf[stk[d - 1]], p1, ly, N, sl[d - 1], 0, 0.0f);
+            stk[d - 1] = f, sl[d - 1] = lo;
             break;
         case SLM_CS_CONVTR: {
             const int64_t full = (L - 1) * ly->stride + ly->k;
             int64_t tl, tr, got;
             if ((st = slm_conv_transpose1d_out_len(&got, L, ly->k, ly->stride, 0, 0, 1)) != SLM_OK) break;
-            if ((st = slm_conv_transpose1d_f32(p1, cur, ly->w, ly->b, N, ly->cin, L, ly->cout, ly->k, ly->stride, 0, 0,
-                                               1, 1)) != SLM_OK)
+            if ((st = slm_conv_transpose1d_f32(p1, buf[cur], ly->w, ly->b, N, ly->cin, L, ly->cout, ly->k, ly->stride,
+                                               0, 0, 1, 1)) != SLM_OK)
                 break;
             convtr_trim(ly, &tl, &tr);
             lo = full - tl - tr;
             for (int64_t r = 0; r < N * ly->cout; r++)
-                memcpy(oth + r * lo, p1 + r * full + tl, (size_t)lo * sizeof(float));
-            t = cur, cur = oth, oth = t, C = ly->cout, L = lo;
+                memcpy(buf[f] + r * lo, p1 + r * full + tl, (size_t)lo * sizeof(float));
+            cur = f, C = ly->cout, L = lo;
             break;
         }
         case SLM_CS_ELU:
-            if ((st = slm_act_f32(oth, cur, N * C * L, SLM_ACT_ELU, ly->param)) != SLM_OK) break;
-            t = cur, cur = oth, oth = t;
+            if (i + 1 < n && layers[i + 1].op == SLM_CS_CONV) {
+                elu = 1, alpha = ly->param; /* applied while the conv pads its input */
+            } else {
+                st = slm_act_f32(buf[f], buf[cur], N * C * L, SLM_ACT_ELU, ly->param);
+                cur = f;
+            }
             break;
         case SLM_CS_PUSH:
-            memcpy(stk[d], cur, (size_t)(N * C * L) * sizeof(float));
-            sc[d] = C, sl[d] = L, d++;
+            stk[d] = cur, sl[d] = L, d++;
             break;
         case SLM_CS_ADD: {
             d--;
-            const float *s = stk[d];
-            for (int64_t j = 0; j < N * C * L; j++) cur[j] = s[j] + cur[j]; /* shortcut(x) + block(x) */
+            float *o = buf[cur];
+            const float *s = buf[stk[d]];
+            for (int64_t j = 0; j < N * C * L; j++) o[j] = s[j] + o[j]; /* shortcut(x) + block(x) */
             break;
         }
         case SLM_CS_LSTM:
-            transpose_cl(p1, cur, N, C, L);
+            transpose_cl(p1, buf[cur], N, C, L);
             if ((st = slm_lstm_f32(p2, NULL, NULL, p1, NULL, NULL, ly->lstm, L, N, C, C, (int)ly->lstm_layers, 0, 1,
                                    1)) != SLM_OK)
                 break;
             if (ly->lstm_skip)
                 for (int64_t j = 0; j < N * C * L; j++) p2[j] = p2[j] + p1[j]; /* y = lstm(x) + x */
-            /* (N, L, C) -> (N, C, L): the transpose with the roles of C and L swapped */
-            for (int64_t b = 0; b < N; b++)
-                for (int64_t tt = 0; tt < L; tt++)
-                    for (int64_t c = 0; c < C; c++) cur[(b * C + c) * L + tt] = p2[(b * L + tt) * C + c];
+            {
+                float *o = buf[f]; /* (N, L, C) -> (N, C, L) */
+                for (int64_t b = 0; b < N; b++)
+                    for (int64_t tt = 0; tt < L; tt++)
+                        for (int64_t c = 0; c < C; c++) o[(b * C + c) * L + tt] = p2[(b * L + tt) * C + c];
+            }
+            cur = f;
             break;
         }
     }
-    if (st == SLM_OK) memcpy(out, cur, (size_t)(N * Cf * Lf) * sizeof(float));
-    slm_arena_release(&ar);
-    (void)sc;
+    if (st == SLM_OK && elu) st = slm_act_f32(out, buf[cur], N * C * L, SLM_ACT_ELU, alpha);
+    else if (st == SLM_OK) memcpy(out, buf[cur], (size_t)(N * Cf * Lf) * sizeof(float));
+    if (!ws) slm_arena_release(&ar);
     return st;
 }

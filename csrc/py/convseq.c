@@ -13,11 +13,15 @@ typedef struct {
     const float **ptrs;    /* LSTM parameter pointer arrays, 4 per LSTM layer */
     PyObject **held;       /* the arrays the pointers point into */
     Py_ssize_t nheld;
+    void *ws;              /* scratch kept across runs (slm_alloc), grown on demand */
+    size_t ws_size;
+    int busy;              /* a run is using ws: a concurrent run allocates its own */
 } program;
 
 static void program_free(program *p) {
     if (!p) return;
     for (Py_ssize_t i = 0; i < p->nheld; i++) Py_XDECREF(p->held[i]);
+    slm_free(p->ws);
     PyMem_Free(p->held);
     PyMem_Free(p->ptrs);
     PyMem_Free(p->layers);
@@ -117,8 +121,22 @@ static PyObject *py_convseq_run(PyObject *self, PyObject *args) {
         Py_DECREF(x);
         return NULL;
     }
+    /* the kept scratch, grown to this signal's need, unless another thread is using it
+     * (the GIL is held here, so the flag needs no atomics) */
+    size_t need = 0;
+    void *ws = NULL;
+    int mine = 0;
+    if (!p->busy && slm_convseq_workspace(&need, p->layers, p->n, N, C, L) == SLM_OK) {
+        if (p->ws_size < need) {
+            slm_free(p->ws);
+            p->ws = slm_alloc(need);
+            p->ws_size = p->ws ? need : 0;
+        }
+        if (p->ws) ws = p->ws, mine = 1, p->busy = 1;
+    }
     SLM_PY_COMPUTE(st, slm_convseq_run_f32((float *)PyArray_DATA(out), (const float *)PyArray_DATA(x), N, C, L,
-                                           p->layers, p->n));
+                                           p->layers, p->n, ws, ws ? p->ws_size : 0));
+    if (mine) p->busy = 0;
     Py_DECREF(x);
     if (st) {
         Py_DECREF(out);

@@ -56,9 +56,16 @@ typedef struct {
 slm_status slm_convseq_shape(int64_t *C_out, int64_t *L_out, const slm_cs_layer *layers, int64_t n, int64_t C,
                              int64_t L);
 
-/* out (N, C_out, L_out) <- x (N, C, L) through layers (n); sizes from slm_convseq_shape */
+/* *bytes of scratch memory slm_convseq_run_f32 needs for a signal (N, C, L) */
+slm_status slm_convseq_workspace(size_t *bytes, const slm_cs_layer *layers, int64_t n, int64_t N, int64_t C,
+                                 int64_t L);
+
+/* out (N, C_out, L_out) <- x (N, C, L) through layers (n); sizes from slm_convseq_shape.
+ * ws: caller-owned scratch of ws_bytes >= slm_convseq_workspace (64-byte aligned), kept
+ * across calls so that large signals do not fault in fresh pages every call; NULL: the
+ * scratch is allocated and freed inside the call. */
 slm_status slm_convseq_run_f32(float *out, const float *x, int64_t N, int64_t C, int64_t L,
-                               const slm_cs_layer *layers, int64_t n);
+                               const slm_cs_layer *layers, int64_t n, void *ws, size_t ws_bytes);
 
 #ifdef __cplusplus
 }
