@@ -1,4 +1,4 @@
-"""python -m slm.bench [kernels|features|encoders|units] [--threads N] [--quick] [--filter TEXT] [--json FILE]
+"""python -m slm.bench [kernels|features|encoders|units|codecs] [--threads N] [--quick] [--filter TEXT] [--json FILE]
 
 kernels: the engine's kernels at real model shapes against PyTorch.
 features: audio decode, resampling, STFT and the feature front ends against torchaudio,
@@ -6,7 +6,8 @@ librosa and the reference packages, as seconds of audio processed per second.
 encoders: HuBERT, WavLM and Whisper encoders against transformers, openai-whisper, ONNX
 Runtime and (with $SLM_WHISPER_CPP) whisper.cpp; real-time factor, cold start, peak memory.
 units: k-means (predict, k-means++ seeding, Lloyd, mini-batch) against scikit-learn, and
-unit BPE."""
+unit BPE against Hugging Face tokenizers.
+codecs: EnCodec 24 kHz encode/decode against the encodec package (real-time factor)."""
 from __future__ import annotations
 
 import argparse
@@ -187,38 +188,43 @@ def run_encoders(threads=None, quick=False, filt=None, json_path=None, out=sys.s
     return rows
 
 
-def run_units(threads=None, quick=False, filt=None, json_path=None, out=sys.stdout):
-    """k-means and unit BPE workloads against scikit-learn (and BPE peers), same threads."""
+def _run_table(title, modules, peer_names, threads=None, quick=False, filt=None, json_path=None, out=sys.stdout,
+               repeats=5):
+    """workloads of `modules` against their peers at the same thread count: time, rate
+    (GFLOP/s and share of peak when a workload counts flops; real-time factor when it
+    processes audio), and each peer's time and slm's speed-up"""
     import importlib
+    import os
     from .harness import versions
     threads = threads or slm.get_num_threads()
     slm.set_num_threads(threads)
     try:  # scikit-learn's OpenMP and BLAS pools get the same thread count (threadpoolctl
         # limits only libraries already loaded: import sklearn's first)
-        import sklearn.cluster  # noqa: F401
+        import sklearn.cluster  # noqa: F401  (imported for its side effect)
         from threadpoolctl import threadpool_limits
         limits = threadpool_limits(threads)
     except ImportError:
         limits = None
+    try:
+        import torch
+        torch.set_num_threads(threads)
+    except ImportError:
+        pass
     # Hugging Face tokenizers (Rayon) reads its pool size once, at first use
-    import os
     os.environ["RAYON_RS_NUM_CPUS"] = os.environ["RAYON_NUM_THREADS"] = str(threads)
     m = machine.probe(threads, quick=quick)
-    peers = versions(("sklearn", "numpy", "tokenizers"))
-    print(f"slm {slm.__version__} units benchmark; {threads} thread(s); backend: {slm.backend_info().forced}",
+    peers = versions(peer_names)
+    print(f"slm {slm.__version__} {title} benchmark; {threads} thread(s); backend: {slm.backend_info().forced}",
           file=out)
     print(f"peers: {peers}", file=out)
     print(m, file=out)
     wl = []
-    for name in ("kmeans", "units"):
-        try:
-            mod = importlib.import_module(f"{__package__}.{name}")
-        except ImportError:
-            continue
-        wl += mod.workloads(quick=quick)
+    for name in modules:
+        wl += importlib.import_module(f"{__package__}.{name}").workloads(quick=quick)
     if filt:
         wl = [w for w in wl if filt.lower() in w.name.lower()]
-    hdr = f"{'workload':<36} {'input':<18} {'slm ms':>9} {'GFLOP/s':>8} {'share':>6}  peers: ms (slm speed-up)"
+    hdr = (f"{'workload':<36} {'input':<24} {'slm ms':>9} {'GFLOP/s':>8} {'share':>6} {'RTF':>7}  "
+           f"peers: ms (slm speed-up)")
     print(hdr, file=out)
     print("-" * (len(hdr) + 20), file=out)
     rows = []
@@ -226,20 +232,22 @@ def run_units(threads=None, quick=False, filt=None, json_path=None, out=sys.stdo
     def show(r):
         w = r.workload
         if r.error:
-            print(f"{w.name:<36} {w.shape:<18} skipped: {r.error}", file=out, flush=True)
+            print(f"{w.name:<36} {w.shape:<24} skipped: {r.error}", file=out, flush=True)
             rows.append({"name": w.name, "shape": w.shape, "error": r.error})
             return
         g = w.flops / (r.slm_ms / 1e3) / 1e9 if w.flops else None
         share = g / m.peak_gflops if g else None
+        rtf = r.slm_ms / 1e3 / w.audio_s if w.audio_s else None
         ps = "  ".join(f"{k} {v:.2f} ({_fmt(r.ratio(k))}x)" for k, v in r.peers_ms.items())
-        print(f"{w.name:<36} {w.shape:<18} {r.slm_ms:>9.2f} {_fmt(g, '8.1f'):>8} {_fmt(share, '6.0%'):>6}  {ps}",
-              file=out, flush=True)
-        rows.append({"name": w.name, "shape": w.shape, "slm_ms": r.slm_ms, "gflops": g, "share": share,
+        print(f"{w.name:<36} {w.shape:<24} {r.slm_ms:>9.2f} {_fmt(g, '8.1f'):>8} {_fmt(share, '6.0%'):>6} "
+              f"{_fmt(rtf, '7.4f'):>7}  {ps}", file=out, flush=True)
+        r.fns = {}
+        rows.append({"name": w.name, "shape": w.shape, "slm_ms": r.slm_ms, "gflops": g, "share": share, "rtf": rtf,
                      "peers_ms": r.peers_ms, "ratios": {k: r.ratio(k) for k in r.peers_ms},
                      "cold_ms": r.slm_cold_ms})
 
     try:
-        run_workloads(wl, repeats=3 if quick else 5, min_time=0.0 if quick else 0.05, progress=show)
+        run_workloads(wl, repeats=3 if quick else repeats, min_time=0.0 if quick else 0.05, progress=show)
     finally:
         if limits is not None:
             limits.unregister()
@@ -249,15 +257,27 @@ def run_units(threads=None, quick=False, filt=None, json_path=None, out=sys.stdo
     return rows
 
 
+def run_units(threads=None, quick=False, filt=None, json_path=None, out=sys.stdout):
+    """k-means and unit BPE workloads against scikit-learn and Hugging Face tokenizers"""
+    return _run_table("units", ("kmeans", "units"), ("sklearn", "numpy", "tokenizers"), threads, quick, filt,
+                      json_path, out)
+
+
+def run_codecs(threads=None, quick=False, filt=None, json_path=None, out=sys.stdout):
+    """neural codecs against their reference PyTorch packages"""
+    return _run_table("codecs", ("codecs",), ("torch", "encodec"), threads, quick, filt, json_path, out)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m slm.bench", description=__doc__)
-    ap.add_argument("suite", nargs="?", default="kernels", choices=["kernels", "features", "encoders", "units"])
+    ap.add_argument("suite", nargs="?", default="kernels", choices=["kernels", "features", "encoders", "units", "codecs"])
     ap.add_argument("--threads", type=int, default=None, help="threads for slm and torch (default: slm's)")
     ap.add_argument("--quick", action="store_true", help="a few workloads, few repeats")
     ap.add_argument("--filter", default=None, help="only workloads whose name contains this")
     ap.add_argument("--json", default=None, help="also write the results here")
     a = ap.parse_args(argv)
-    run = {"kernels": run_kernels, "features": run_features, "encoders": run_encoders, "units": run_units}[a.suite]
+    run = {"kernels": run_kernels, "features": run_features, "encoders": run_encoders, "units": run_units,
+           "codecs": run_codecs}[a.suite]
     run(a.threads, a.quick, a.filter, a.json)
 
 
