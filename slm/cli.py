@@ -2,8 +2,11 @@
 
     slm resynth [IN] [-o OUT]     audio -> units -> audio with the embedded default
                                   tokenizer (the README's main job; also plain ``slm``)
+    slm resynth --codec PATH      audio -> codec codes -> audio (EnCodec checkpoints)
     slm tokenize IN... -o OUT     units of files/folders into a JSON Lines file (resumable,
                                   --jobs N worker processes)
+    slm encode IN -o OUT.npz --codec PATH   codec codes of one audio file (docs/codecs.md)
+    slm decode IN.npz -o OUT --codec PATH   audio from a codes file
     slm info                      which kernel paths this machine runs, per op family
     slm bench ARGS...             python -m slm.bench ARGS...
     slm demo                      the backend report and a short kernel benchmark
@@ -12,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+
+import numpy as np
 
 
 def _info(args):
@@ -134,6 +139,8 @@ def _resynth(args):
     from . import audio as A
     from .tokenizers import logmel_distance_db
     from .tokenizers._default import DEMO_PATH
+    if args.codec:
+        return _resynth_codec(args)
     tok, name = _tokenizer(args)
     if not hasattr(tok, "decode"):
         raise SystemExit("slm resynth: this tokenizer has no resynthesis (use the default one)")
@@ -155,6 +162,99 @@ def _resynth(args):
     return 0
 
 
+CODES_FORMAT = "slm-codes"
+
+
+def _codec(args):
+    import slm
+    from .codecs import EnCodec
+    opts = {"sample_rate": args.sample_rate} if args.sample_rate else {}
+    codec = slm.load(args.codec, **opts)
+    if not isinstance(codec, EnCodec):
+        raise SystemExit(f"slm: {args.codec} is not a codec checkpoint ({type(codec).__name__})")
+    return codec
+
+
+def _codes_of(codec, x, args):
+    if args.bandwidth is not None and args.n_q is not None:
+        raise SystemExit("slm: give --bandwidth or --n-q, not both")
+    return codec.encode(np.asarray(x, np.float32), bandwidth=args.bandwidth, n_q=args.n_q)
+
+
+def _encode_cmd(args):
+    from . import audio as A
+    codec = _codec(args)
+    x = A.load(args.input, sr=codec.sample_rate)
+    codes = _codes_of(codec, x, args)
+    np.savez(args.output, codes=codes.astype(np.int32), sample_rate=codec.sample_rate,
+             frame_rate=codec.frame_rate, num_samples=len(x), codebook_size=codec.codebook_size,
+             format=CODES_FORMAT, version=1)
+    n_q, t = codes.shape
+    print(f"{args.input}: {n_q} codebooks x {t} frames ({codec.frame_rate} Hz) -> {args.output}; "
+          f"{n_q * np.log2(codec.codebook_size) * codec.frame_rate / 1000:.2f} kbps")
+    return 0
+
+
+def read_codes(path):
+    """(codes (n_q, T) int64, metadata dict) of a file written by ``slm encode``"""
+    with np.load(path, allow_pickle=False) as z:
+        if str(z.get("format", "")) != CODES_FORMAT or "codes" not in z:
+            raise ValueError(f"{path}: not an slm codes file (written by `slm encode`)")
+        meta = {k: z[k].item() for k in z.files if k != "codes"}
+        codes = z["codes"].astype(np.int64)
+    if codes.ndim != 2:
+        raise ValueError(f"{path}: codes must be (n_q, T), got shape {codes.shape}")
+    return codes, meta
+
+
+def _decode_cmd(args):
+    from . import audio as A
+    codec = _codec(args)
+    codes, meta = read_codes(args.input)
+    if int(meta.get("sample_rate", codec.sample_rate)) != codec.sample_rate:
+        raise SystemExit(f"slm decode: the codes are for {meta['sample_rate']} Hz, the codec runs at "
+                         f"{codec.sample_rate} Hz")
+    y = codec.decode(codes)[0]
+    n = int(meta.get("num_samples", len(y)))
+    A.save(args.output, y[:n], sr=codec.sample_rate)
+    print(f"{args.input}: {codes.shape[0]} codebooks x {codes.shape[1]} frames -> {args.output} "
+          f"({n / codec.sample_rate:.2f} s at {codec.sample_rate} Hz)")
+    return 0
+
+
+def _resynth_codec(args):
+    import time
+    from . import audio as A
+    from .tokenizers import logmel_distance_db
+    from .tokenizers._default import DEMO_PATH
+    codec = _codec(args)
+    src = args.input or DEMO_PATH
+    x = A.load(src, sr=codec.sample_rate)
+    t0 = time.perf_counter()
+    codes = _codes_of(codec, x, args)
+    t1 = time.perf_counter()
+    y = codec.decode(codes)[0][:len(x)]
+    t2 = time.perf_counter()
+    A.save(args.output, y, sr=codec.sample_rate)
+    n_q, t = codes.shape
+    x16, y16 = A.resample(np.asarray(x), codec.sample_rate, 16000), A.resample(y, codec.sample_rate, 16000)
+    print(f"input       {src} ({len(x) / codec.sample_rate:.2f} s at {codec.sample_rate} Hz)")
+    print(f"codec       {codec!r}")
+    print(f"codes       {n_q} codebooks x {t} frames; "
+          f"{n_q * np.log2(codec.codebook_size) * codec.frame_rate:.0f} bit/s")
+    print(f"resynthesis {args.output}")
+    print(f"log-mel distance to the input: {logmel_distance_db(x16, y16):.2f} dB (mean absolute)")
+    print(f"time        encode {1e3 * (t1 - t0):.0f} ms, decode {1e3 * (t2 - t1):.0f} ms")
+    return 0
+
+
+def _add_codec_args(p, required):
+    p.add_argument("--codec", required=required, default=None, help="codec checkpoint (encodec package .th)")
+    p.add_argument("--bandwidth", type=float, default=None, help="kbps (picks the number of codebooks)")
+    p.add_argument("--n-q", type=int, default=None, help="number of codebooks (default: all)")
+    p.add_argument("--sample-rate", type=int, default=None, help="the codec's rate if not its default")
+
+
 def _add_tokenizer_args(p):
     p.add_argument("--tokenizer", default="default", help="'default' (embedded log-mel units)")
     p.add_argument("--encoder", default=None, help="encoder checkpoint (HF folder, fairseq/openai file)")
@@ -174,7 +274,18 @@ def main(argv=None) -> int:
     r.add_argument("input", nargs="?", default=None, help="audio file (default: the bundled demo clip)")
     r.add_argument("-o", "--output", default="resynth.wav")
     _add_tokenizer_args(r)
+    _add_codec_args(r, False)
     r.set_defaults(fn=_resynth)
+    e = sub.add_parser("encode", help="codec codes of an audio file into a .npz codes file")
+    e.add_argument("input", help="audio file")
+    e.add_argument("-o", "--output", required=True, help="codes file (.npz)")
+    _add_codec_args(e, True)
+    e.set_defaults(fn=_encode_cmd)
+    dc = sub.add_parser("decode", help="audio from a codes file written by `slm encode`")
+    dc.add_argument("input", help="codes file (.npz)")
+    dc.add_argument("-o", "--output", required=True, help="audio file")
+    _add_codec_args(dc, True)
+    dc.set_defaults(fn=_decode_cmd)
     t = sub.add_parser("tokenize", help="units of audio files/folders into a JSON Lines file")
     t.add_argument("inputs", nargs="+", help="audio files or folders (walked for audio extensions)")
     t.add_argument("-o", "--output", required=True, help="JSON Lines file (appended; reruns skip done inputs)")
