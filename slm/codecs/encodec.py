@@ -1,5 +1,6 @@
-"""EnCodec (Défossez et al. 2022) from the ``encodec`` package's checkpoint format: SEANet
-encoder and decoder run by the C conv-stack runner, residual vector quantizer in C.
+"""EnCodec (Défossez et al. 2022) from the ``encodec`` package's checkpoint format and from
+transformers EncodecModel folders: SEANet encoder and decoder run by the C conv-stack
+runner, residual vector quantizer in C.
 
 Supported: the 24 kHz configuration (mono, causal, weight norm, no audio normalisation,
 whole-utterance: no segments), with any widths, ratios and codebook counts inferred
@@ -13,9 +14,29 @@ import re
 import numpy as np
 
 from .rvq import RVQ
-from .seanet import ConvStack, SEANetConfig, decoder_program, encoder_program
+from .seanet import KEYS_ENCODEC, KEYS_HF, ConvStack, SEANetConfig, decoder_program, encoder_program
 
-__all__ = ["EnCodec", "encodec_config_from_state_dict"]
+__all__ = ["EnCodec", "encodec_config_from_state_dict", "encodec_config_from_hf"]
+
+
+def encodec_config_from_hf(cfg):
+    """SEANetConfig and sample rate of a transformers EncodecConfig (config.json as a dict)"""
+    if cfg.get("norm_type", "weight_norm") != "weight_norm":
+        raise NotImplementedError(f"EnCodec: norm_type {cfg.get('norm_type')!r} (the 48 kHz release) is not "
+                                  "supported yet")
+    if cfg.get("normalize") or cfg.get("chunk_length_s"):
+        raise NotImplementedError("EnCodec: audio normalisation and chunked (overlap-add) models are not "
+                                  "supported yet")
+    sc = SEANetConfig(channels=cfg.get("audio_channels", 1), dimension=cfg.get("hidden_size", 128),
+                      n_filters=cfg.get("num_filters", 32), n_residual_layers=cfg.get("num_residual_layers", 1),
+                      ratios=list(cfg.get("upsampling_ratios", [8, 5, 4, 2])), kernel_size=cfg.get("kernel_size", 7),
+                      last_kernel_size=cfg.get("last_kernel_size", 7),
+                      residual_kernel_size=cfg.get("residual_kernel_size", 3),
+                      dilation_base=cfg.get("dilation_growth_rate", 2), causal=bool(cfg.get("use_causal_conv", True)),
+                      pad_mode=cfg.get("pad_mode", "reflect"), true_skip=not cfg.get("use_conv_shortcut", True),
+                      compress=cfg.get("compress", 2), lstm=cfg.get("num_lstm_layers", 2),
+                      trim_right_ratio=float(cfg.get("trim_right_ratio", 1.0)))
+    return sc, int(cfg.get("sampling_rate", 24000))
 
 
 def encodec_config_from_state_dict(sd):
@@ -61,18 +82,32 @@ class EnCodec:
     so give it for other configurations). bandwidth (kbps) picks the number of codebooks
     as EnCodec does: n_q = max(1, floor(bandwidth * 1000 / (frame_rate * log2(bins))))."""
 
-    def __init__(self, state_dict, sample_rate=24000, config=None):
+    def __init__(self, state_dict, sample_rate=24000, config=None, layout="encodec"):
         sd = {k: np.asarray(v) for k, v in state_dict.items()}
+        if layout not in ("encodec", "hf"):
+            raise ValueError(f"EnCodec: layout must be 'encodec' or 'hf', got {layout!r}")
         self.config = config or encodec_config_from_state_dict(sd)
         self.sample_rate = int(sample_rate)
         self.channels = self.config.channels
         self.hop_length = self.config.hop_length
         self.frame_rate = math.ceil(self.sample_rate / self.hop_length)
-        self._enc = ConvStack(encoder_program(sd, "encoder.model.", self.config))
-        self._dec = ConvStack(decoder_program(sd, "decoder.model.", self.config))
+        if layout == "hf":  # transformers' EncodecModel: layers.N.conv..., same indices
+            self._enc = ConvStack(encoder_program(sd, "encoder.layers.", self.config, KEYS_HF))
+            self._dec = ConvStack(decoder_program(sd, "decoder.layers.", self.config, KEYS_HF))
+        else:
+            self._enc = ConvStack(encoder_program(sd, "encoder.model.", self.config, KEYS_ENCODEC))
+            self._dec = ConvStack(decoder_program(sd, "decoder.model.", self.config, KEYS_ENCODEC))
         self.quantizer = RVQ.from_state_dict(sd, "quantizer.")
         self.codebook_size = self.quantizer.codebook_sizes[0]
         self.n_q = self.quantizer.n_q
+
+    @classmethod
+    def from_hf(cls, path):
+        """transformers EncodecModel folder (config.json + weights)"""
+        from ..io import load_hf_folder
+        cfg, sd = load_hf_folder(path)
+        sc, sr = encodec_config_from_hf(cfg)
+        return cls(sd, sample_rate=sr, config=sc, layout="hf")
 
     def __repr__(self):
         return (f"EnCodec(sample_rate={self.sample_rate}, channels={self.channels}, frame_rate={self.frame_rate}, "
@@ -133,8 +168,16 @@ def _state_dict(path):
 
 
 def sniff(path):
-    """True for a file holding an encodec-package state dict (SEANet + vq.layers codebooks)"""
+    """True for a file holding an encodec-package state dict (SEANet + vq.layers codebooks),
+    or a folder whose config.json says model_type "encodec" (transformers)"""
+    import json
     import os
+    if os.path.isdir(path):
+        try:
+            with open(os.path.join(path, "config.json")) as f:
+                return json.load(f).get("model_type") == "encodec"
+        except (OSError, ValueError):
+            return False
     if not os.path.isfile(path):
         return False
     try:
@@ -145,6 +188,13 @@ def sniff(path):
             and any(k.startswith("encoder.model.0.conv.conv.") for k in sd))
 
 
-def load(path, sample_rate=24000):
-    """an EnCodec from an encodec-package checkpoint (``torch.save(model.state_dict())``)"""
-    return EnCodec(_state_dict(path), sample_rate=sample_rate)
+def load(path, sample_rate=None):
+    """an EnCodec from an encodec-package checkpoint (``torch.save(model.state_dict())``;
+    sample_rate default 24000) or a transformers EncodecModel folder (its config says)"""
+    import os
+    if os.path.isdir(path):
+        model = EnCodec.from_hf(path)
+        if sample_rate is not None and int(sample_rate) != model.sample_rate:
+            raise ValueError(f"EnCodec: {path} is a {model.sample_rate} Hz model, sample_rate={sample_rate} given")
+        return model
+    return EnCodec(_state_dict(path), sample_rate=24000 if sample_rate is None else sample_rate)

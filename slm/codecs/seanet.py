@@ -65,9 +65,16 @@ def _layer(op, w=None, b=None, cin=0, cout=0, k=0, stride=1, dilation=1, causal=
             float(param), lstm, int(lstm_layers), bool(lstm_skip))
 
 
+# where each layer's weights sit under a Sequential index, per checkpoint layout
+KEYS_ENCODEC = {"conv": "conv.conv.", "convtr": "convtr.convtr.", "block": "block.{}.conv.conv.",
+                "shortcut": "shortcut.conv.conv.", "lstm": "lstm."}
+KEYS_HF = {"conv": "conv.", "convtr": "conv.", "block": "block.{}.conv.", "shortcut": "shortcut.conv.",
+           "lstm": "lstm."}
+
+
 class _Builder:
-    def __init__(self, sd, prefix, cfg):
-        self.sd, self.prefix, self.cfg, self.prog, self.idx = sd, prefix, cfg, [], 0
+    def __init__(self, sd, prefix, cfg, keys):
+        self.sd, self.prefix, self.cfg, self.prog, self.idx, self.keys = sd, prefix, cfg, [], 0, keys
 
     def key(self, i=None):
         return f"{self.prefix}{self.idx if i is None else i}."
@@ -88,16 +95,16 @@ class _Builder:
         p = self.key()
         self.prog.append(_layer(PUSH))
         self.elu()
-        self.conv(p + "block.1.conv.conv.", dim, hidden, c.residual_kernel_size, dilation=dilation)
+        self.conv(p + self.keys["block"].format(1), dim, hidden, c.residual_kernel_size, dilation=dilation)
         self.elu()
-        self.conv(p + "block.3.conv.conv.", hidden, dim, 1)
+        self.conv(p + self.keys["block"].format(3), hidden, dim, 1)
         if not c.true_skip:
-            self.conv(p + "shortcut.conv.conv.", dim, dim, 1, op=SKIPCONV)
+            self.conv(p + self.keys["shortcut"], dim, dim, 1, op=SKIPCONV)
         self.prog.append(_layer(ADD))
         self.idx += 1
 
     def lstm(self, dim):
-        p = self.key() + "lstm."
+        p = self.key() + self.keys["lstm"]
         arrs = []
         for layer in range(self.cfg.lstm):
             for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
@@ -109,40 +116,42 @@ class _Builder:
         self.idx += 1
 
 
-def encoder_program(sd, prefix, cfg: SEANetConfig):
-    """the layer list of encodec's SEANetEncoder(cfg) whose Sequential is at prefix"""
-    b = _Builder(sd, prefix, cfg)
+def encoder_program(sd, prefix, cfg: SEANetConfig, keys=KEYS_ENCODEC):
+    """the layer list of encodec's SEANetEncoder(cfg) whose Sequential (or transformers'
+    EncodecEncoder layer list, keys=KEYS_HF) is at prefix"""
+    b = _Builder(sd, prefix, cfg, keys)
     nf, mult = cfg.n_filters, 1
-    b.conv(b.key() + "conv.conv.", cfg.channels, nf, cfg.kernel_size)
+    b.conv(b.key() + keys["conv"], cfg.channels, nf, cfg.kernel_size)
     b.idx += 1
     for ratio in reversed(cfg.ratios):
         for j in range(cfg.n_residual_layers):
             b.resblock(mult * nf, cfg.dilation_base ** j)
         b.elu()
         b.idx += 1
-        b.conv(b.key() + "conv.conv.", mult * nf, 2 * mult * nf, 2 * ratio, stride=ratio)
+        b.conv(b.key() + keys["conv"], mult * nf, 2 * mult * nf, 2 * ratio, stride=ratio)
         b.idx += 1
         mult *= 2
     if cfg.lstm:
         b.lstm(mult * nf)
     b.elu()
     b.idx += 1
-    b.conv(b.key() + "conv.conv.", mult * nf, cfg.dimension, cfg.last_kernel_size)
+    b.conv(b.key() + keys["conv"], mult * nf, cfg.dimension, cfg.last_kernel_size)
     return b.prog
 
 
-def decoder_program(sd, prefix, cfg: SEANetConfig):
-    """the layer list of encodec's SEANetDecoder(cfg) whose Sequential is at prefix"""
-    b = _Builder(sd, prefix, cfg)
+def decoder_program(sd, prefix, cfg: SEANetConfig, keys=KEYS_ENCODEC):
+    """the layer list of encodec's SEANetDecoder(cfg) whose Sequential (or transformers'
+    EncodecDecoder layer list, keys=KEYS_HF) is at prefix"""
+    b = _Builder(sd, prefix, cfg, keys)
     nf, mult = cfg.n_filters, 2 ** len(cfg.ratios)
-    b.conv(b.key() + "conv.conv.", cfg.dimension, mult * nf, cfg.kernel_size)
+    b.conv(b.key() + keys["conv"], cfg.dimension, mult * nf, cfg.kernel_size)
     b.idx += 1
     if cfg.lstm:
         b.lstm(mult * nf)
     for ratio in cfg.ratios:
         b.elu()
         b.idx += 1
-        w, bias = _conv_w(sd, b.key() + "convtr.convtr.")
+        w, bias = _conv_w(sd, b.key() + keys["convtr"])
         if w.shape != (mult * nf, mult * nf // 2, 2 * ratio):
             raise ValueError(f"SEANet: {b.key()}convtr weight has shape {w.shape}")
         b.prog.append(_layer(CONVTR, w, bias, mult * nf, mult * nf // 2, 2 * ratio, ratio, 1, cfg.causal, False,
@@ -153,7 +162,7 @@ def decoder_program(sd, prefix, cfg: SEANetConfig):
         mult //= 2
     b.elu()
     b.idx += 1
-    b.conv(b.key() + "conv.conv.", nf, cfg.channels, cfg.last_kernel_size)
+    b.conv(b.key() + keys["conv"], nf, cfg.channels, cfg.last_kernel_size)
     return b.prog
 
 

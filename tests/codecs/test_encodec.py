@@ -140,3 +140,35 @@ def test_slm_load_recognises_an_encodec_checkpoint(tmp_path):
     with torch.no_grad():
         want = ref.encode(x)[0][0].numpy()
     assert np.array_equal(model.encode(x.numpy()), want)
+
+
+def test_transformers_encodec_folder(path, tmp_path):
+    tr = pytest.importorskip("transformers")
+    cfg = tr.EncodecConfig(num_filters=8, hidden_size=32, codebook_dim=32, upsampling_ratios=[4, 2, 2],
+                           codebook_size=64, sampling_rate=16000, target_bandwidths=[6.0, 12.0, 24.0])
+    torch.manual_seed(0)
+    ref = tr.EncodecModel(cfg).eval()
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, t in list(ref.named_parameters()) + list(ref.named_buffers()):
+            if not t.is_floating_point() or ".lstm." in name:
+                continue
+            if name.endswith("inited"):
+                t.fill_(1.0)
+            elif name.endswith("original0"):  # weight-norm magnitudes
+                t.copy_(torch.rand(t.shape, generator=g) * 0.5 + 0.75)
+            elif t.numel() > 1 or name.endswith("bias"):
+                t.copy_(torch.randn(t.shape, generator=g) * (0.1 if name.endswith("bias") else 1.0))
+    ref.save_pretrained(tmp_path / "hf")
+    import slm
+    ours = slm.load(tmp_path / "hf")
+    assert isinstance(ours, EnCodec) and ours.sample_rate == 16000 and ours.n_q == 4
+    x = _audio(1203)
+    for bw in (6.0, 24.0):
+        with torch.no_grad():
+            enc = ref.encode(x, bandwidth=bw)
+            want = enc.audio_codes[0].numpy()  # (B, n_q, T)
+            audio = ref.decode(enc.audio_codes, enc.audio_scales)[0].numpy()
+        codes = ours.encode(x.numpy(), bandwidth=bw)
+        assert np.array_equal(codes, want), bw
+        assert_close(ours.decode(codes)[..., :audio.shape[-1]], audio, 1e-6)
