@@ -93,6 +93,37 @@ static slm_status walk(int64_t *C_out, int64_t *L_out, plan *pl_out, const slm_c
             SLM_CHECK(L >= 1, fn, "layer %lld: empty output", (long long)i);
             break;
         }
+        case SLM_CS_CONVP: {
+            SLM_CHECK(ly->w && ly->cin == C && ly->cout >= 1 && ly->k >= 1 && ly->stride >= 1 && ly->dilation >= 1 &&
+                          ly->pad_left >= 0 && ly->pad_right >= 0,
+                      fn, "layer %lld: conv %lld->%lld (K=%lld) on a signal of %lld channels", (long long)i,
+                      (long long)ly->cin, (long long)ly->cout, (long long)ly->k, (long long)C);
+            const int64_t lp = L + ly->pad_left + ly->pad_right;
+            SLM_TRY(slm_numel(fn, &m, 2, ly->cin, lp));
+            if (m > need) need = m;
+            const int64_t lo = (lp - ly->dilation * (ly->k - 1) - 1) / ly->stride + 1;
+            SLM_CHECK(lp - ly->dilation * (ly->k - 1) - 1 >= 0, fn, "layer %lld: the signal (%lld samples) is too short",
+                      (long long)i, (long long)L);
+            C = ly->cout, L = lo;
+            break;
+        }
+        case SLM_CS_CONVTRP: {
+            SLM_CHECK(ly->w && ly->cin == C && ly->cout >= 1 && ly->k >= 1 && ly->stride >= 1 && ly->pad_left >= 0 &&
+                          ly->pad_right >= 0,
+                      fn, "layer %lld: transposed conv %lld->%lld on %lld channels", (long long)i, (long long)ly->cin,
+                      (long long)ly->cout, (long long)C);
+            const int64_t full = (L - 1) * ly->stride + ly->k;
+            SLM_TRY(slm_numel(fn, &m, 2, ly->cout, full));
+            if (m > need) need = m;
+            C = ly->cout, L = full - ly->pad_left - ly->pad_right;
+            SLM_CHECK(L >= 1, fn, "layer %lld: empty output", (long long)i);
+            break;
+        }
+        case SLM_CS_SNAKE:
+            SLM_CHECK(ly->w && ly->cin == C, fn, "layer %lld: snake of %lld channels on %lld", (long long)i,
+                      (long long)ly->cin, (long long)C);
+            break;
+        case SLM_CS_TANH:
         case SLM_CS_ELU: break;
         case SLM_CS_PUSH:
             SLM_CHECK(d < MAX_DEPTH, fn, "layer %lld: residuals nested deeper than %d", (long long)i, MAX_DEPTH);
@@ -102,8 +133,9 @@ static slm_status walk(int64_t *C_out, int64_t *L_out, plan *pl_out, const slm_c
         case SLM_CS_ADD:
             SLM_CHECK(d > 0, fn, "layer %lld: ADD without a saved signal", (long long)i);
             d--;
-            SLM_CHECK(sc[d] == C && sl[d] == L, fn, "layer %lld: residual (%lld, %lld) does not match (%lld, %lld)",
-                      (long long)i, (long long)sc[d], (long long)sl[d], (long long)C, (long long)L);
+            SLM_CHECK(sc[d] == C && sl[d] >= L && (sl[d] - L) % 2 == 0, fn,
+                      "layer %lld: residual (%lld, %lld) does not match (%lld, %lld)", (long long)i, (long long)sc[d],
+                      (long long)sl[d], (long long)C, (long long)L);
             break;
         case SLM_CS_LSTM:
             SLM_CHECK(ly->lstm && ly->lstm_layers >= 1 && ly->cin == C && ly->cout == C, fn,
@@ -292,10 +324,48 @@ slm_status slm_convseq_run_f32(float *out, const float *x, int64_t N, int64_t C,
         case SLM_CS_ADD: {
             d--;
             float *o = buf[cur];
-            const float *s = buf[stk[d]];
-            for (int64_t j = 0; j < N * C * L; j++) o[j] = s[j] + o[j]; /* shortcut(x) + block(x) */
+            const int64_t crop = (sl[d] - L) / 2, ls = sl[d]; /* DAC: x[..., pad:-pad] when longer */
+            for (int64_t r = 0; r < N * C; r++) {
+                const float *s = buf[stk[d]] + r * ls + crop;
+                float *orow = o + r * L;
+                for (int64_t j = 0; j < L; j++) orow[j] = s[j] + orow[j]; /* shortcut(x) + block(x) */
+            }
             break;
         }
+        case SLM_CS_CONVP: {
+            float *src = buf[cur];
+            const int64_t lp = L + ly->pad_left + ly->pad_right;
+            if (ly->pad_left || ly->pad_right) {
+                if ((st = pad1d(p1, buf[cur], N * C, L, ly->pad_left, ly->pad_right, 0, 0, 0.0f)) != SLM_OK) break;
+                src = p1;
+            }
+            slm_conv1d_params cp = slm_conv1d_default_params();
+            cp.stride = ly->stride;
+            cp.dilation = ly->dilation;
+            if ((st = slm_conv1d_out_len(&lo, lp, ly->k, cp)) != SLM_OK) break;
+            st = slm_conv1d_f32(buf[f], src, ly->w, ly->b, N, C, lp, ly->cout, ly->k, cp);
+            cur = f, C = ly->cout, L = lo;
+            break;
+        }
+        case SLM_CS_CONVTRP: {
+            const int64_t full = (L - 1) * ly->stride + ly->k;
+            if ((st = slm_conv_transpose1d_f32(p1, buf[cur], ly->w, ly->b, N, ly->cin, L, ly->cout, ly->k, ly->stride,
+                                               0, 0, 1, 1)) != SLM_OK)
+                break;
+            lo = full - ly->pad_left - ly->pad_right;
+            for (int64_t r = 0; r < N * ly->cout; r++)
+                memcpy(buf[f] + r * lo, p1 + r * full + ly->pad_left, (size_t)lo * sizeof(float));
+            cur = f, C = ly->cout, L = lo;
+            break;
+        }
+        case SLM_CS_SNAKE:
+            st = slm_snake_f32(buf[f], buf[cur], ly->w, NULL, N, C, L, 0, 1e-9f);
+            cur = f;
+            break;
+        case SLM_CS_TANH:
+            st = slm_act_f32(buf[f], buf[cur], N * C * L, SLM_ACT_TANH, 0.0f);
+            cur = f;
+            break;
         case SLM_CS_LSTM:
             transpose_cl(p1, buf[cur], N, C, L);
             if ((st = slm_lstm_f32(p2, NULL, NULL, p1, NULL, NULL, ly->lstm, L, N, C, C, (int)ly->lstm_layers, 0, 1,

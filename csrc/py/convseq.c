@@ -1,7 +1,7 @@
 /* convseq.c: glue for convolutional stacks run as a program (slm/codecs/seanet.py builds
  * the program). A program is a list of layer tuples
  *   (op, w | None, b | None, cin, cout, k, stride, dilation, causal, reflect, param,
- *    lstm_params list | None, lstm_layers, lstm_skip)
+ *    lstm_params list | None, lstm_layers, lstm_skip, pad_left, pad_right)
  * held as a capsule (convseq_program) so that the arrays are parsed once at load. */
 #include "glue.h"
 
@@ -31,7 +31,7 @@ static void program_free(program *p) {
 static void capsule_free(PyObject *cap) { program_free(PyCapsule_GetPointer(cap, "slm.convseq")); }
 
 static const float *hold(program *p, PyObject *o, const char *what, Py_ssize_t i) {
-    PyArrayObject *a = slm_py_float_array(o, "convseq_program", what, 1, 3);
+    PyArrayObject *a = slm_py_float_array(o, "convseq_program", what, 1, 3); /* Snake's (1, C, 1) too */
     if (!a) return NULL;
     p->held[p->nheld++] = (PyObject *)a;
     (void)i;
@@ -49,7 +49,7 @@ static PyObject *py_convseq_program(PyObject *self, PyObject *args) {
     Py_ssize_t nl = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *t = PyList_GET_ITEM(list, i);
-        if (PyTuple_Check(t) && PyTuple_GET_SIZE(t) == 14 && PyList_Check(PyTuple_GET_ITEM(t, 11)))
+        if (PyTuple_Check(t) && PyTuple_GET_SIZE(t) == 16 && PyList_Check(PyTuple_GET_ITEM(t, 11)))
             nl += PyList_GET_SIZE(PyTuple_GET_ITEM(t, 11));
     }
     p->layers = PyMem_Calloc((size_t)(n ? n : 1), sizeof(slm_cs_layer));
@@ -63,17 +63,17 @@ static PyObject *py_convseq_program(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *t = PyList_GET_ITEM(list, i), *w, *b, *lp;
         int op, causal, reflect, skip;
-        long long cin, cout, k, stride, dil, nlayers;
+        long long cin, cout, k, stride, dil, nlayers, padl, padr;
         float param;
-        if (!PyTuple_Check(t) || !PyArg_ParseTuple(t, "iOOLLLLLppfOLp", &op, &w, &b, &cin, &cout, &k, &stride, &dil,
-                                                   &causal, &reflect, &param, &lp, &nlayers, &skip)) {
-            if (!PyErr_Occurred()) PyErr_Format(PyExc_TypeError, "%s: layer %zd is not a 14-tuple", fn, i);
+        if (!PyTuple_Check(t) || !PyArg_ParseTuple(t, "iOOLLLLLppfOLpLL", &op, &w, &b, &cin, &cout, &k, &stride, &dil,
+                                                   &causal, &reflect, &param, &lp, &nlayers, &skip, &padl, &padr)) {
+            if (!PyErr_Occurred()) PyErr_Format(PyExc_TypeError, "%s: layer %zd is not a 16-tuple", fn, i);
             program_free(p);
             return NULL;
         }
         slm_cs_layer *ly = p->layers + i;
         *ly = (slm_cs_layer){(slm_cs_op)op, NULL, NULL, cin, cout, k, stride, dil, causal, reflect, param, NULL,
-                             nlayers, skip};
+                             nlayers, skip, padl, padr};
         if ((w != Py_None && !(ly->w = hold(p, w, "w", i))) || (b != Py_None && !(ly->b = hold(p, b, "b", i)))) {
             program_free(p);
             return NULL;

@@ -15,7 +15,7 @@ import numpy as np
 from .. import _C
 from .rvq import fold_weight_norm
 
-CONV, CONVTR, ELU, PUSH, ADD, SKIPCONV, LSTM = range(7)
+CONV, CONVTR, ELU, PUSH, ADD, SKIPCONV, LSTM, CONVP, CONVTRP, SNAKE, TANH = range(11)
 
 
 @dataclass
@@ -60,9 +60,9 @@ def _conv_w(sd, p):
 
 
 def _layer(op, w=None, b=None, cin=0, cout=0, k=0, stride=1, dilation=1, causal=False, reflect=False, param=0.0,
-           lstm=None, lstm_layers=0, lstm_skip=False):
+           lstm=None, lstm_layers=0, lstm_skip=False, pad_left=0, pad_right=0):
     return (op, w, b, int(cin), int(cout), int(k), int(stride), int(dilation), bool(causal), bool(reflect),
-            float(param), lstm, int(lstm_layers), bool(lstm_skip))
+            float(param), lstm, int(lstm_layers), bool(lstm_skip), int(pad_left), int(pad_right))
 
 
 # where each layer's weights sit under a Sequential index, per checkpoint layout

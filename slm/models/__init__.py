@@ -15,7 +15,7 @@ from ._base import EncoderOutput
 __all__ = ["load", "families", "EncoderOutput"]
 
 # modules that define sniff() and load(); asked in this order
-_FAMILIES = ("slm.models.ssl", "slm.models.whisper", "slm.codecs.encodec")
+_FAMILIES = ("slm.models.ssl", "slm.models.whisper", "slm.codecs.encodec", "slm.codecs.dac")
 
 
 def families():

@@ -16,6 +16,10 @@
  *  - ELU, PUSH (save the signal for a residual), ADD (signal = saved + signal, popping),
  *    SKIPCONV (apply a CONV layer to the saved signal: a non-identity shortcut), LSTM
  *    (unidirectional stacked LSTM over time with y = lstm(x) + x when skip is set).
+ *  - CONVP / CONVTRP: nn.Conv1d / nn.ConvTranspose1d with explicit zero padding
+ *    (pad_left, pad_right; for the transposed conv, samples trimmed from each end) as DAC
+ *    uses them; SNAKE (per-channel alpha in w: x + 1/(alpha + 1e-9) sin^2(alpha x)); TANH;
+ *    ADD crops the saved signal symmetrically when it is longer (DAC's ResidualUnit).
  * Layouts as PyTorch: signal (N, C, L); conv weight (Cout, Cin, K); transposed-conv
  * weight (Cin, Cout, K); LSTM params in nn.LSTM._flat_weights order.
  */
@@ -36,7 +40,11 @@ typedef enum {
     SLM_CS_PUSH = 3,
     SLM_CS_ADD = 4,
     SLM_CS_SKIPCONV = 5,
-    SLM_CS_LSTM = 6
+    SLM_CS_LSTM = 6,
+    SLM_CS_CONVP = 7,
+    SLM_CS_CONVTRP = 8,
+    SLM_CS_SNAKE = 9,
+    SLM_CS_TANH = 10
 } slm_cs_op;
 
 typedef struct {
@@ -49,6 +57,7 @@ typedef struct {
     const float *const *lstm; /* LSTM: layers * 4 pointers (w_ih, w_hh, b_ih, b_hh) */
     int64_t lstm_layers;      /* LSTM: stacked layers; hidden size = cin = cout */
     int lstm_skip;            /* LSTM: add the input to the output */
+    int64_t pad_left, pad_right; /* CONVP: zeros added; CONVTRP: samples trimmed */
 } slm_cs_layer;
 
 /* *C_out, *L_out of running layers (n) over a signal of C channels and length L; also
