@@ -167,10 +167,13 @@ CODES_FORMAT = "slm-codes"
 
 def _codec(args):
     import slm
-    from .codecs import EnCodec
+    from .codecs import DAC, EnCodec
     opts = {"sample_rate": args.sample_rate} if args.sample_rate else {}
-    codec = slm.load(args.codec, **opts)
-    if not isinstance(codec, EnCodec):
+    try:
+        codec = slm.load(args.codec, **opts)
+    except TypeError:  # a family whose loader takes no sample rate (DAC: the checkpoint says)
+        raise SystemExit(f"slm: --sample-rate does not apply to {args.codec}")
+    if not isinstance(codec, (EnCodec, DAC)):
         raise SystemExit(f"slm: {args.codec} is not a codec checkpoint ({type(codec).__name__})")
     return codec
 
@@ -178,7 +181,12 @@ def _codec(args):
 def _codes_of(codec, x, args):
     if args.bandwidth is not None and args.n_q is not None:
         raise SystemExit("slm: give --bandwidth or --n-q, not both")
-    return codec.encode(np.asarray(x, np.float32), bandwidth=args.bandwidth, n_q=args.n_q)
+    n_q = args.n_q
+    if args.bandwidth is not None:
+        if not hasattr(codec, "n_q_for_bandwidth"):
+            raise SystemExit(f"slm: {type(codec).__name__} takes --n-q, not --bandwidth")
+        n_q = codec.n_q_for_bandwidth(args.bandwidth)
+    return codec.encode(np.asarray(x, np.float32), n_q=n_q)
 
 
 def _encode_cmd(args):
@@ -249,7 +257,8 @@ def _resynth_codec(args):
 
 
 def _add_codec_args(p, required):
-    p.add_argument("--codec", required=required, default=None, help="codec checkpoint (encodec package .th)")
+    p.add_argument("--codec", required=required, default=None,
+                   help="codec checkpoint: encodec or descript-audio-codec file, or a transformers folder")
     p.add_argument("--bandwidth", type=float, default=None, help="kbps (picks the number of codebooks)")
     p.add_argument("--n-q", type=int, default=None, help="number of codebooks (default: all)")
     p.add_argument("--sample-rate", type=int, default=None, help="the codec's rate if not its default")

@@ -212,15 +212,15 @@ def _run_table(title, modules, peer_names, threads=None, quick=False, filt=None,
         pass
     # Hugging Face tokenizers (Rayon) reads its pool size once, at first use
     os.environ["RAYON_RS_NUM_CPUS"] = os.environ["RAYON_NUM_THREADS"] = str(threads)
+    wl = []
+    for name in modules:  # first: a module may prepare its peers' imports (see codecs.py)
+        wl += importlib.import_module(f"{__package__}.{name}").workloads(quick=quick)
     m = machine.probe(threads, quick=quick)
     peers = versions(peer_names)
     print(f"slm {slm.__version__} {title} benchmark; {threads} thread(s); backend: {slm.backend_info().forced}",
           file=out)
     print(f"peers: {peers}", file=out)
     print(m, file=out)
-    wl = []
-    for name in modules:
-        wl += importlib.import_module(f"{__package__}.{name}").workloads(quick=quick)
     if filt:
         wl = [w for w in wl if filt.lower() in w.name.lower()]
     hdr = (f"{'workload':<36} {'input':<24} {'slm ms':>9} {'GFLOP/s':>8} {'share':>6} {'RTF':>7}  "
@@ -265,7 +265,8 @@ def run_units(threads=None, quick=False, filt=None, json_path=None, out=sys.stdo
 
 def run_codecs(threads=None, quick=False, filt=None, json_path=None, out=sys.stdout):
     """neural codecs against their reference PyTorch packages"""
-    return _run_table("codecs", ("codecs",), ("torch", "encodec"), threads, quick, filt, json_path, out)
+    return _run_table("codecs", ("codecs",), ("torch", "encodec", "transformers"), threads, quick, filt, json_path,
+                      out)
 
 
 def main(argv=None):

@@ -1,6 +1,9 @@
-"""Neural codec workloads: EnCodec 24 kHz (the released configuration, random weights) on
-10 s of audio, encode at 6 kbps, decode, and both, against the encodec package's
-EncodecModel (PyTorch) in the same process at the same thread count."""
+"""Neural codec workloads on 10 s of audio, the released configurations with random
+weights, against the reference PyTorch implementations in the same process at the same
+thread count: EnCodec 24 kHz (encode at 6 kbps, decode, both) against the encodec
+package's EncodecModel; DAC 44.1 kHz (encode + decode, 9 codebooks) against transformers'
+DacModel (the descript-audio-codec package needs audiotools, which the test set-up does
+not install; both implement the same network)."""
 from __future__ import annotations
 
 import sys
@@ -61,5 +64,30 @@ def _roundtrip():
     return Workload("encodec 24k encode+decode 6 kbps", "10 s mono", setup, audio_s=10.0)
 
 
+def _dac_roundtrip():
+    def setup():
+        import torch
+        import transformers
+        from slm.codecs.dac import DAC, _from_hf_keys
+        torch.manual_seed(0)
+        cfg = transformers.DacConfig()  # the 44.1 kHz release: 64/1536 channels, 9 codebooks
+        ref = transformers.DacModel(cfg).eval()
+        sd = _from_hf_keys({k: v.detach().numpy() for k, v in ref.state_dict().items()},
+                           len(cfg.downsampling_ratios), len(cfg.upsampling_ratios))
+        ours = DAC(sd, encoder_dim=cfg.encoder_hidden_size, encoder_rates=list(cfg.downsampling_ratios),
+                   latent_dim=cfg.hidden_size, decoder_dim=cfg.decoder_hidden_size,
+                   decoder_rates=list(cfg.upsampling_ratios), n_codebooks=cfg.n_codebooks,
+                   codebook_size=cfg.codebook_size, codebook_dim=cfg.codebook_dim, sample_rate=cfg.sampling_rate)
+        n = 441000 - 441000 % ours.hop_length
+        x = (np.random.default_rng(0).standard_normal((1, 1, n)) * 0.1).astype(np.float32)
+        xt = torch.from_numpy(x)
+
+        def peer():
+            with torch.no_grad():
+                return ref.decode(audio_codes=ref.encode(xt).audio_codes)
+        return (lambda: ours.decode(ours.encode(x))), {"transformers": peer}
+    return Workload("dac 44k encode+decode 9 codebooks", "10 s mono", setup, audio_s=10.0)
+
+
 def workloads(quick=False):
-    return [_roundtrip()] if quick else [_encode(), _decode(), _roundtrip()]
+    return [_roundtrip()] if quick else [_encode(), _decode(), _roundtrip(), _dac_roundtrip()]

@@ -1,10 +1,12 @@
 """DAC (Descript Audio Codec, Kumar et al. 2023) from the ``descript-audio-codec`` package's
-checkpoint format (``{"state_dict", "metadata": {"kwargs"}}``): Snake/conv encoder and
+checkpoint format (``{"state_dict", "metadata": {"kwargs"}}``) and from transformers
+DacModel folders (keys renamed to the package's layout): Snake/conv encoder and
 decoder as conv-stack programs in C (csrc/models/convseq.c), the factorised residual
 quantizer in C (slm.codecs.rvq)."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -85,6 +87,41 @@ def decoder_program(sd, kw):
     return g.prog
 
 
+def _hf_renames(n_enc, n_dec):
+    """(pattern, replacement) pairs: transformers DacModel key -> descript-audio-codec key"""
+    ru = lambda j: str(int(j) - 1)  # noqa: E731  res_unitJ (1-based) -> block index
+    unit = {"snake1": "block.0", "conv1": "block.1", "snake2": "block.2", "conv2": "block.3"}
+    return [
+        (r"^encoder\.conv1\.", lambda m: "encoder.block.0."),
+        (r"^encoder\.block\.(\d+)\.res_unit(\d)\.(snake1|conv1|snake2|conv2)\.",
+         lambda m: f"encoder.block.{int(m.group(1)) + 1}.block.{ru(m.group(2))}.{unit[m.group(3)]}."),
+        (r"^encoder\.block\.(\d+)\.snake1\.", lambda m: f"encoder.block.{int(m.group(1)) + 1}.block.3."),
+        (r"^encoder\.block\.(\d+)\.conv1\.", lambda m: f"encoder.block.{int(m.group(1)) + 1}.block.4."),
+        (r"^encoder\.snake1\.", lambda m: f"encoder.block.{n_enc + 1}."),
+        (r"^encoder\.conv2\.", lambda m: f"encoder.block.{n_enc + 2}."),
+        (r"^decoder\.conv1\.", lambda m: "decoder.model.0."),
+        (r"^decoder\.block\.(\d+)\.snake1\.", lambda m: f"decoder.model.{int(m.group(1)) + 1}.block.0."),
+        (r"^decoder\.block\.(\d+)\.conv_t1\.", lambda m: f"decoder.model.{int(m.group(1)) + 1}.block.1."),
+        (r"^decoder\.block\.(\d+)\.res_unit(\d)\.(snake1|conv1|snake2|conv2)\.",
+         lambda m: f"decoder.model.{int(m.group(1)) + 1}.block.{int(m.group(2)) + 1}.{unit[m.group(3)]}."),
+        (r"^decoder\.snake1\.", lambda m: f"decoder.model.{n_dec + 1}."),
+        (r"^decoder\.conv2\.", lambda m: f"decoder.model.{n_dec + 2}."),
+    ]
+
+
+def _from_hf_keys(sd, n_enc, n_dec):
+    rules = [(re.compile(p), f) for p, f in _hf_renames(n_enc, n_dec)]
+    out = {}
+    for k, v in sd.items():
+        for rx, f in rules:
+            m = rx.match(k)
+            if m:
+                k = f(m) + k[m.end():]
+                break
+        out[k] = v
+    return out
+
+
 class DAC:
     """DAC codec: ``encode(audio) -> codes (B, n_q, T)``, ``decode(codes) -> audio``.
 
@@ -107,6 +144,20 @@ class DAC:
         self.n_q = self.quantizer.n_q
         self.codebook_size = self.quantizer.codebook_sizes[0]
         self.channels = 1
+
+    @classmethod
+    def from_hf(cls, path):
+        """transformers DacModel folder (config.json + weights)"""
+        from ..io import load_hf_folder
+        cfg, sd = load_hf_folder(path)
+        kw = {"encoder_dim": cfg.get("encoder_hidden_size", 64),
+              "encoder_rates": list(cfg.get("downsampling_ratios", [2, 4, 8, 8])),
+              "latent_dim": cfg.get("hidden_size"), "decoder_dim": cfg.get("decoder_hidden_size", 1536),
+              "decoder_rates": list(cfg.get("upsampling_ratios", [8, 8, 4, 2])),
+              "n_codebooks": cfg.get("n_codebooks", 9), "codebook_size": cfg.get("codebook_size", 1024),
+              "codebook_dim": cfg.get("codebook_dim", 8), "sample_rate": cfg.get("sampling_rate", 44100)}
+        sd = _from_hf_keys(sd, len(kw["encoder_rates"]), len(kw["decoder_rates"]))
+        return cls(sd, **kw)
 
     def __repr__(self):
         return (f"DAC(sample_rate={self.sample_rate}, hop_length={self.hop_length}, n_q={self.n_q}, "
@@ -142,7 +193,8 @@ class DAC:
         return codes if batched else codes[0]
 
     def decode(self, codes):
-        """codes (B, n, T) -> audio (B, 1, T * hop_length)"""
+        """codes (B, n, T) -> audio (B, 1, about T * hop_length: a transposed conv of odd stride s
+        gives s*L - 1 samples, as in the package)"""
         c = np.asarray(codes)
         batched = c.ndim == 3
         y = self._dec(self.quantizer.decode(c if batched else c[None]))
@@ -159,8 +211,15 @@ def _checkpoint(path):
 
 
 def sniff(path):
-    """True for a descript-audio-codec checkpoint file"""
+    """True for a descript-audio-codec checkpoint file or a transformers DacModel folder"""
+    import json
     import os
+    if os.path.isdir(path):
+        try:
+            with open(os.path.join(path, "config.json")) as f:
+                return json.load(f).get("model_type") == "dac"
+        except (OSError, ValueError):
+            return False
     if not os.path.isfile(path):
         return False
     try:
@@ -170,6 +229,9 @@ def sniff(path):
 
 
 def load(path):
+    import os
+    if os.path.isdir(path):
+        return DAC.from_hf(path)
     ck = _checkpoint(path)
     if ck is None:
         raise ValueError(f"{path}: not a descript-audio-codec checkpoint")

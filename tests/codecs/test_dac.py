@@ -112,3 +112,32 @@ def test_checkpoint_layout_through_slm_load(tmp_path):
     with pytest.raises(ValueError, match="NaN or Inf"):
         model.encode(bad)
     assert np.array_equal(model.encode(x.numpy()), want.numpy())
+
+
+def test_transformers_dac_folder(path, tmp_path):
+    tr = pytest.importorskip("transformers")
+    import slm
+    cfg = tr.DacConfig(encoder_hidden_size=8, downsampling_ratios=[2, 4, 5], decoder_hidden_size=32,
+                       upsampling_ratios=[5, 4, 2], n_codebooks=4, codebook_size=64, codebook_dim=8,
+                       sampling_rate=16000)
+    ref = tr.DacModel(cfg).eval()
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for name, t in ref.named_parameters():
+            if name.endswith("alpha"):
+                t.copy_(torch.rand(t.shape, generator=g) * 1.5 + 0.25)
+            else:
+                t.copy_(torch.randn(t.shape, generator=g) * (0.1 if name.endswith("bias") else 0.3))
+    ref.save_pretrained(tmp_path / "hf")
+    ours = slm.load(tmp_path / "hf")
+    assert isinstance(ours, DAC) and ours.sample_rate == 16000 and ours.hop_length == 40
+    x = _audio(1200)
+    with torch.no_grad():
+        z = ref.encoder(x).numpy()
+        enc = ref.encode(x, n_quantizers=4)
+        want = enc.audio_codes.numpy()
+        audio = ref.decode(audio_codes=enc.audio_codes).audio_values.numpy()
+    assert_close(ours.encode_latents(x.numpy()), z, 1e-6)
+    codes = ours.encode(x.numpy())
+    assert np.array_equal(codes, want)
+    assert_close(ours.decode(codes)[:, 0], audio, 1e-6)
