@@ -86,6 +86,9 @@ static slm_status walk(int64_t *C_out, int64_t *L_out, plan *pl_out, const slm_c
                       (long long)ly->cin, (long long)ly->cout, (long long)ly->k, (long long)ly->stride, (long long)C);
             SLM_CHECK(ly->param >= 0.0f && ly->param <= 1.0f, fn, "layer %lld: trim_right_ratio %g outside [0, 1]",
                       (long long)i, (double)ly->param);
+            SLM_CHECK(!ly->lstm || (ly->lstm[0] && ly->lstm[1] && ly->lstm_layers >= 1 && ly->cout % ly->lstm_layers == 0),
+                      fn, "layer %lld: the transposed conv's group norm needs weight, bias and groups dividing %lld",
+                      (long long)i, (long long)ly->cout);
             const int64_t full = (L - 1) * ly->stride + ly->k;
             SLM_TRY(slm_numel(fn, &m, 2, ly->cout, full));
             if (m > need) need = m;
@@ -123,6 +126,16 @@ static slm_status walk(int64_t *C_out, int64_t *L_out, plan *pl_out, const slm_c
             SLM_CHECK(ly->w && ly->cin == C, fn, "layer %lld: snake of %lld channels on %lld", (long long)i,
                       (long long)ly->cin, (long long)C);
             break;
+        case SLM_CS_GROUPNORM:
+        case SLM_CS_SKIPGROUPNORM: {
+            SLM_CHECK(ly->op == SLM_CS_GROUPNORM || d > 0, fn, "layer %lld: SKIPGROUPNORM without a saved signal",
+                      (long long)i);
+            const int64_t c = ly->op == SLM_CS_GROUPNORM ? C : sc[d - 1];
+            SLM_CHECK(ly->cin == c && ly->k >= 1 && c % ly->k == 0 && ly->param >= 0.0f, fn,
+                      "layer %lld: group norm of %lld channels in %lld groups on %lld channels", (long long)i,
+                      (long long)ly->cin, (long long)ly->k, (long long)c);
+            break;
+        }
         case SLM_CS_TANH:
         case SLM_CS_ELU: break;
         case SLM_CS_PUSH:
@@ -303,10 +316,17 @@ slm_status slm_convseq_run_f32(float *out, const float *x, int64_t N, int64_t C,
             if ((st = slm_conv_transpose1d_f32(p1, buf[cur], ly->w, ly->b, N, ly->cin, L, ly->cout, ly->k, ly->stride,
                                                0, 0, 1, 1)) != SLM_OK)
                 break;
+            const float *fo = p1;
+            if (ly->lstm) { /* EnCodec's time_group_norm, over the untrimmed output */
+                if ((st = slm_group_norm_f32(p2, p1, ly->lstm[0], ly->lstm[1], N, ly->cout, full, ly->lstm_layers,
+                                             1e-5f)) != SLM_OK)
+                    break;
+                fo = p2;
+            }
             convtr_trim(ly, &tl, &tr);
             lo = full - tl - tr;
             for (int64_t r = 0; r < N * ly->cout; r++)
-                memcpy(buf[f] + r * lo, p1 + r * full + tl, (size_t)lo * sizeof(float));
+                memcpy(buf[f] + r * lo, fo + r * full + tl, (size_t)lo * sizeof(float));
             cur = f, C = ly->cout, L = lo;
             break;
         }
@@ -365,6 +385,14 @@ slm_status slm_convseq_run_f32(float *out, const float *x, int64_t N, int64_t C,
         case SLM_CS_TANH:
             st = slm_act_f32(buf[f], buf[cur], N * C * L, SLM_ACT_TANH, 0.0f);
             cur = f;
+            break;
+        case SLM_CS_GROUPNORM:
+            st = slm_group_norm_f32(buf[f], buf[cur], ly->w, ly->b, N, C, L, ly->k, ly->param);
+            cur = f;
+            break;
+        case SLM_CS_SKIPGROUPNORM:
+            st = slm_group_norm_f32(buf[f], buf[stk[d - 1]], ly->w, ly->b, N, ly->cin, sl[d - 1], ly->k, ly->param);
+            stk[d - 1] = f;
             break;
         case SLM_CS_LSTM:
             transpose_cl(p1, buf[cur], N, C, L);

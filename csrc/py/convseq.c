@@ -2,6 +2,7 @@
  * the program). A program is a list of layer tuples
  *   (op, w | None, b | None, cin, cout, k, stride, dilation, causal, reflect, param,
  *    lstm_params list | None, lstm_layers, lstm_skip, pad_left, pad_right)
+ * (a CONVTR's list, if any, is its group norm's weight and bias)
  * held as a capsule (convseq_program) so that the arrays are parsed once at load. */
 #include "glue.h"
 
@@ -79,8 +80,10 @@ static PyObject *py_convseq_program(PyObject *self, PyObject *args) {
             return NULL;
         }
         if (lp != Py_None) {
-            if (!PyList_Check(lp) || PyList_GET_SIZE(lp) != 4 * nlayers) {
-                PyErr_Format(PyExc_ValueError, "%s: layer %zd needs 4 LSTM arrays per layer", fn, i);
+            /* an LSTM's 4 arrays per layer, or a transposed conv's group-norm weight and bias */
+            const Py_ssize_t want = op == SLM_CS_CONVTR ? 2 : 4 * nlayers;
+            if (!PyList_Check(lp) || PyList_GET_SIZE(lp) != want) {
+                PyErr_Format(PyExc_ValueError, "%s: layer %zd needs %zd arrays in its list", fn, i, want);
                 program_free(p);
                 return NULL;
             }

@@ -39,10 +39,11 @@ def encodec_config_from_hf(cfg):
     return sc, int(cfg.get("sampling_rate", 24000))
 
 
-def encodec_config_from_state_dict(sd):
-    """SEANetConfig of an encodec-package state dict (24 kHz family), from the weight shapes"""
-    if any(k.endswith(".conv.norm.weight") for k in sd):
-        raise NotImplementedError("EnCodec: time_group_norm models (the 48 kHz release) are not supported yet")
+def encodec_config_from_state_dict(sd, causal=True):
+    """SEANetConfig of an encodec-package state dict (24 kHz family), from the weight shapes.
+    Whether the convolutions are causal is not in the state dict: causal=True is the
+    released 24 kHz model; give causal=False for a non-causal weight-norm configuration."""
+    gn = any(k.endswith(".conv.norm.weight") for k in sd)
 
     def shape(k):
         for suf in ("weight_v", "parametrizations.weight.original1", "weight"):
@@ -71,8 +72,9 @@ def encodec_config_from_state_dict(sd):
     hidden = shape("encoder.model.1.block.1.conv.conv.")[0] if n_res else nf // 2
     return SEANetConfig(channels=channels, dimension=dimension, n_filters=nf,
                         n_residual_layers=n_res // len(ratios), ratios=list(reversed(ratios)), kernel_size=ks,
-                        last_kernel_size=lks, residual_kernel_size=res_k, causal=True, pad_mode="reflect",
-                        true_skip=true_skip, compress=max(1, nf // hidden), lstm=n_lstm)
+                        last_kernel_size=lks, residual_kernel_size=res_k, causal=bool(causal), pad_mode="reflect",
+                        true_skip=true_skip, compress=max(1, nf // hidden), lstm=n_lstm,
+                        norm="time_group_norm" if gn else "weight_norm")
 
 
 class EnCodec:
@@ -82,11 +84,11 @@ class EnCodec:
     so give it for other configurations). bandwidth (kbps) picks the number of codebooks
     as EnCodec does: n_q = max(1, floor(bandwidth * 1000 / (frame_rate * log2(bins))))."""
 
-    def __init__(self, state_dict, sample_rate=24000, config=None, layout="encodec"):
+    def __init__(self, state_dict, sample_rate=24000, config=None, layout="encodec", causal=True):
         sd = {k: np.asarray(v) for k, v in state_dict.items()}
         if layout not in ("encodec", "hf"):
             raise ValueError(f"EnCodec: layout must be 'encodec' or 'hf', got {layout!r}")
-        self.config = config or encodec_config_from_state_dict(sd)
+        self.config = config or encodec_config_from_state_dict(sd, causal)
         self.sample_rate = int(sample_rate)
         self.channels = self.config.channels
         self.hop_length = self.config.hop_length
@@ -197,4 +199,11 @@ def load(path, sample_rate=None):
         if sample_rate is not None and int(sample_rate) != model.sample_rate:
             raise ValueError(f"EnCodec: {path} is a {model.sample_rate} Hz model, sample_rate={sample_rate} given")
         return model
-    return EnCodec(_state_dict(path), sample_rate=24000 if sample_rate is None else sample_rate)
+    sd = _state_dict(path)
+    if any(k.endswith(".conv.norm.weight") for k in sd):
+        # the package's time_group_norm model is its 48 kHz release, which also normalises
+        # the audio and codes 1 s segments with overlap-add: not done here yet
+        raise NotImplementedError(f"{path}: EnCodec's 48 kHz release (audio normalisation, 1 s segments) is not "
+                                  "supported yet; for a time_group_norm model without them use "
+                                  "slm.codecs.EnCodec(state_dict, sample_rate=..., causal=False)")
+    return EnCodec(sd, sample_rate=24000 if sample_rate is None else sample_rate)

@@ -15,7 +15,7 @@ import numpy as np
 from .. import _C
 from .rvq import fold_weight_norm
 
-CONV, CONVTR, ELU, PUSH, ADD, SKIPCONV, LSTM, CONVP, CONVTRP, SNAKE, TANH = range(11)
+CONV, CONVTR, ELU, PUSH, ADD, SKIPCONV, LSTM, CONVP, CONVTRP, SNAKE, TANH, GROUPNORM, SKIPGROUPNORM = range(13)
 
 
 @dataclass
@@ -38,6 +38,7 @@ class SEANetConfig:
     lstm: int = 2
     trim_right_ratio: float = 1.0
     elu_alpha: float = 1.0
+    norm: str = "weight_norm"  # or "time_group_norm": GroupNorm(1, C) after every conv
 
     @property
     def hop_length(self):
@@ -67,9 +68,10 @@ def _layer(op, w=None, b=None, cin=0, cout=0, k=0, stride=1, dilation=1, causal=
 
 # where each layer's weights sit under a Sequential index, per checkpoint layout
 KEYS_ENCODEC = {"conv": "conv.conv.", "convtr": "convtr.convtr.", "block": "block.{}.conv.conv.",
-                "shortcut": "shortcut.conv.conv.", "lstm": "lstm."}
+                "shortcut": "shortcut.conv.conv.", "lstm": "lstm.", "norm": ("conv.conv.", "conv.norm."),
+                "normtr": ("convtr.convtr.", "convtr.norm.")}
 KEYS_HF = {"conv": "conv.", "convtr": "conv.", "block": "block.{}.conv.", "shortcut": "shortcut.conv.",
-           "lstm": "lstm."}
+           "lstm": "lstm.", "norm": ("conv.", "norm."), "normtr": ("conv.", "norm.")}
 
 
 class _Builder:
@@ -85,6 +87,24 @@ class _Builder:
             raise ValueError(f"SEANet: {p}weight has shape {w.shape}, the configuration gives {(cout, cin, k)}")
         self.prog.append(_layer(op, w, b, cin, cout, k, stride, dilation, self.cfg.causal,
                                 self.cfg.pad_mode == "reflect"))
+        self.norm(p, cout, "norm", SKIPGROUPNORM if op == SKIPCONV else GROUPNORM)
+
+    def norm_params(self, p, kind):
+        """[weight, bias] of the GroupNorm(1, C) that follows the conv at p (time_group_norm), or None"""
+        if self.cfg.norm != "time_group_norm":
+            return None
+        conv_part, norm_part = self.keys[kind]
+        q = p[:len(p) - len(conv_part)] + norm_part if p.endswith(conv_part) else None
+        if q is None or q + "weight" not in self.sd or q + "bias" not in self.sd:
+            raise ValueError(f"SEANet: time_group_norm without {q}weight and {q}bias")
+        return [np.ascontiguousarray(self.sd[q + "weight"], np.float32),
+                np.ascontiguousarray(self.sd[q + "bias"], np.float32)]
+
+    def norm(self, p, c, kind, op=GROUPNORM):
+        """the GroupNorm(1, C) after a conv (time_group_norm), as its own layer"""
+        gn = self.norm_params(p, kind)
+        if gn is not None:
+            self.prog.append(_layer(op, gn[0], gn[1], c, c, 1, param=1e-5))
 
     def elu(self):
         self.prog.append(_layer(ELU, param=self.cfg.elu_alpha))
@@ -154,8 +174,9 @@ def decoder_program(sd, prefix, cfg: SEANetConfig, keys=KEYS_ENCODEC):
         w, bias = _conv_w(sd, b.key() + keys["convtr"])
         if w.shape != (mult * nf, mult * nf // 2, 2 * ratio):
             raise ValueError(f"SEANet: {b.key()}convtr weight has shape {w.shape}")
+        gn = b.norm_params(b.key() + keys["convtr"], "normtr")  # normalises before the trim
         b.prog.append(_layer(CONVTR, w, bias, mult * nf, mult * nf // 2, 2 * ratio, ratio, 1, cfg.causal, False,
-                             cfg.trim_right_ratio))
+                             cfg.trim_right_ratio, lstm=gn, lstm_layers=1 if gn else 0))
         b.idx += 1
         for j in range(cfg.n_residual_layers):
             b.resblock(mult * nf // 2, cfg.dilation_base ** j)

@@ -11,10 +11,10 @@ torch = pytest.importorskip("torch")
 encodec = pytest.importorskip("encodec")
 
 
-def _small_model(true_skip=False, seed=0):
+def _small_model(true_skip=False, seed=0, causal=True):
     from encodec import modules as m
     from encodec.quantization import ResidualVectorQuantizer
-    kw = dict(channels=1, dimension=32, n_filters=8, ratios=[4, 2, 2], causal=True, norm="weight_norm",
+    kw = dict(channels=1, dimension=32, n_filters=8, ratios=[4, 2, 2], causal=causal, norm="weight_norm",
               true_skip=true_skip)
     model = encodec.EncodecModel(m.SEANetEncoder(**kw), m.SEANetDecoder(**kw),
                                  ResidualVectorQuantizer(dimension=32, n_q=4, bins=64),
@@ -67,6 +67,62 @@ def test_parity_with_the_encodec_package(path, true_skip):
         assert codes.shape == want.shape == (2, ours.n_q_for_bandwidth(bw), z.shape[-1])
         assert np.array_equal(codes, want), bw
         assert_close(ours.decode(codes), audio, 1e-6)
+
+
+def test_non_causal_configuration(path):
+    """symmetric padding (the right half rounded down, plus the extra padding) and the
+    transposed convs trimmed on both sides"""
+    ref = _small_model(seed=6, causal=False)
+    ours = EnCodec(_sd(ref), sample_rate=16000, causal=False)
+    assert not ours.config.causal
+    x = _audio(1111)
+    with torch.no_grad():
+        z = ref.encoder(x).numpy()
+        ref.set_target_bandwidth(24.0)
+        frames = ref.encode(x)
+        audio = ref.decode(frames).numpy()
+    assert_close(ours.encode_latents(x.numpy()), z, 1e-6)
+    codes = ours.encode(x.numpy(), bandwidth=24.0)
+    assert np.array_equal(codes, frames[0][0].numpy())
+    assert_close(ours.decode(codes), audio, 1e-6)
+
+
+def test_time_group_norm_configuration(path, tmp_path):
+    """non-causal SEANet with GroupNorm(1, C) after every conv (the 48 kHz release's layers),
+    stereo, without the release's audio normalisation and segments"""
+    from encodec import modules as m
+    from encodec.quantization import ResidualVectorQuantizer
+    kw = dict(channels=2, dimension=32, n_filters=8, ratios=[4, 2, 2], causal=False, norm="time_group_norm")
+    ref = encodec.EncodecModel(m.SEANetEncoder(**kw), m.SEANetDecoder(**kw),
+                               ResidualVectorQuantizer(dimension=32, n_q=4, bins=64),
+                               target_bandwidths=[24.0], sample_rate=16000, channels=2).eval()
+    g = torch.Generator().manual_seed(8)
+    with torch.no_grad():
+        for name, t in list(ref.named_parameters()) + list(ref.named_buffers()):
+            if not t.is_floating_point() or ".lstm." in name:
+                continue
+            if name.endswith("inited"):
+                t.fill_(1.0)
+            elif name.endswith("norm.weight"):
+                t.copy_(torch.rand(t.shape, generator=g) + 0.5)
+            else:
+                t.copy_(torch.randn(t.shape, generator=g) * (0.1 if name.endswith("bias") else 0.3))
+    ours = EnCodec(_sd(ref), sample_rate=16000, causal=False)
+    assert ours.config.norm == "time_group_norm" and ours.channels == 2
+    x = torch.cat([_audio(999), _audio(999, seed=5)], dim=1)[:, :2]  # (2, 2, 999)
+    with torch.no_grad():
+        z = ref.encoder(x).numpy()
+        ref.set_target_bandwidth(24.0)
+        frames = ref.encode(x)
+        audio = ref.decode(frames).numpy()
+    assert_close(ours.encode_latents(x.numpy()), z, 1e-6)
+    codes = ours.encode(x.numpy())
+    assert np.array_equal(codes, frames[0][0].numpy())
+    assert_close(ours.decode(codes), audio, 1e-6)
+    import slm
+    torch.save(ref.state_dict(), tmp_path / "gn.th")
+    with pytest.raises(NotImplementedError, match="48 kHz"):
+        slm.load(tmp_path / "gn.th")
 
 
 def test_short_and_unbatched_input(path):
@@ -123,7 +179,7 @@ def test_bad_input():
     bad_codes[0, 1, 3] = 64
     with pytest.raises(ValueError, match="outside"):
         ours.decode(bad_codes)
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(ValueError, match="time_group_norm"):  # a norm weight without its bias
         EnCodec({**_sd(ref), "encoder.model.0.conv.norm.weight": np.ones(8, np.float32)})
     assert np.array_equal(ours.encode(x), codes)  # still usable
 

@@ -20,6 +20,10 @@
  *    (pad_left, pad_right; for the transposed conv, samples trimmed from each end) as DAC
  *    uses them; SNAKE (per-channel alpha in w: x + 1/(alpha + 1e-9) sin^2(alpha x)); TANH;
  *    ADD crops the saved signal symmetrically when it is longer (DAC's ResidualUnit).
+ *  - GROUPNORM / SKIPGROUPNORM: group norm (k groups, eps in param, per-channel w and b)
+ *    of the signal / of the saved signal: EnCodec's time_group_norm after a conv. After a
+ *    transposed conv EnCodec normalises the untrimmed output, so a CONVTR carries its own:
+ *    lstm[0], lstm[1] (weight, bias; lstm_layers = groups, eps 1e-5), applied before the trim.
  * Layouts as PyTorch: signal (N, C, L); conv weight (Cout, Cin, K); transposed-conv
  * weight (Cin, Cout, K); LSTM params in nn.LSTM._flat_weights order.
  */
@@ -44,7 +48,9 @@ typedef enum {
     SLM_CS_CONVP = 7,
     SLM_CS_CONVTRP = 8,
     SLM_CS_SNAKE = 9,
-    SLM_CS_TANH = 10
+    SLM_CS_TANH = 10,
+    SLM_CS_GROUPNORM = 11,
+    SLM_CS_SKIPGROUPNORM = 12
 } slm_cs_op;
 
 typedef struct {
