@@ -84,7 +84,6 @@ static int h_before(const hentry *x, const hentry *y) {
 }
 
 typedef struct {
-    const int64_t *tok_unused;
     pairmap map;
     pairrec *rec;
     int64_t nrec, caprec;
