@@ -175,6 +175,9 @@ def _codec(args):
         raise SystemExit(f"slm: --sample-rate does not apply to {args.codec}")
     if not isinstance(codec, (EnCodec, DAC)):
         raise SystemExit(f"slm: {args.codec} is not a codec checkpoint ({type(codec).__name__})")
+    if getattr(codec, "segment", None) is not None or getattr(codec, "normalize", False):
+        raise SystemExit(f"slm: {args.codec} codes overlapping segments with loudness scales (EnCodec 48 kHz); "
+                         "the codes files do not carry those yet: use slm.codecs.EnCodec.encode_frames in Python")
     return codec
 
 

@@ -84,8 +84,15 @@ class EnCodec:
     so give it for other configurations). bandwidth (kbps) picks the number of codebooks
     as EnCodec does: n_q = max(1, floor(bandwidth * 1000 / (frame_rate * log2(bins))))."""
 
-    def __init__(self, state_dict, sample_rate=24000, config=None, layout="encodec", causal=True):
+    def __init__(self, state_dict, sample_rate=24000, config=None, layout="encodec", causal=True, normalize=False,
+                 segment=None, overlap=0.01):
         sd = {k: np.asarray(v) for k, v in state_dict.items()}
+        # the 48 kHz release: loudness normalisation per segment, 1 s segments, overlap-add
+        self.normalize = bool(normalize)
+        if segment is not None and not (float(segment) > 0 and 0 <= float(overlap) < 1):
+            raise ValueError(f"EnCodec: segment must be > 0 s and overlap in [0, 1), got {segment}, {overlap}")
+        self.segment = None if segment is None else float(segment)
+        self.overlap = float(overlap)
         if layout not in ("encodec", "hf"):
             raise ValueError(f"EnCodec: layout must be 'encodec' or 'hf', got {layout!r}")
         self.config = config or encodec_config_from_state_dict(sd, causal)
@@ -139,6 +146,61 @@ class EnCodec:
             raise ValueError("EnCodec: audio contains NaN or Inf")
         return x, batched
 
+    @property
+    def segment_length(self):
+        return None if self.segment is None else int(self.segment * self.sample_rate)
+
+    @property
+    def segment_stride(self):
+        return None if self.segment is None else max(1, int((1 - self.overlap) * self.segment_length))
+
+    def encode_frames(self, audio, bandwidth=None, n_q=None):
+        """audio (B, C, L) -> [(codes (B, n_q, T_i) int64, scale (B,) float32 or None), ...]:
+        one entry per segment, as the package's EncodecModel.encode (segments of
+        segment_length every segment_stride samples; with normalize, each segment is
+        divided by 1e-8 + the RMS of its channel mean, and the scale kept for decoding)."""
+        if bandwidth is not None and n_q is not None:
+            raise ValueError("EnCodec.encode_frames: give bandwidth or n_q, not both")
+        n = self.n_q_for_bandwidth(bandwidth) if bandwidth is not None else n_q
+        x, _ = self._audio(audio)
+        length = x.shape[-1]
+        seg = self.segment_length or length
+        stride = self.segment_stride or length
+        frames = []
+        for off in range(0, length, stride):
+            f = x[:, :, off:off + seg]
+            scale = None
+            if self.normalize:
+                mono = f.astype(np.float64).mean(axis=1)
+                scale = (1e-8 + np.sqrt((mono ** 2).mean(axis=1))).astype(np.float32)  # (B,)
+                f = f / scale[:, None, None]
+            frames.append((self.quantizer.encode(self._enc(np.ascontiguousarray(f, np.float32)), n_q=n), scale))
+        return frames
+
+    def decode_frames(self, frames):
+        """the list from encode_frames -> audio (B, C, L): each segment decoded and scaled,
+        then joined by the package's linear overlap-add (triangular weights)"""
+        if not frames:
+            raise ValueError("EnCodec.decode_frames: no frames")
+        outs = []
+        for codes, scale in frames:
+            y = self._dec(self.quantizer.decode(np.asarray(codes)))
+            outs.append(y if scale is None else y * np.asarray(scale, np.float32)[:, None, None])
+        if len(outs) == 1:
+            return outs[0]
+        stride = self.segment_stride or outs[0].shape[-1]
+        fl = outs[0].shape[-1]
+        t = np.linspace(0.0, 1.0, fl + 2, dtype=np.float64)[1:-1]
+        w = (0.5 - np.abs(t - 0.5)).astype(np.float32)
+        total = stride * (len(outs) - 1) + outs[-1].shape[-1]
+        out = np.zeros(outs[0].shape[:-1] + (total,), np.float32)
+        wsum = np.zeros(total, np.float32)
+        for i, y in enumerate(outs):
+            n = y.shape[-1]
+            out[..., i * stride:i * stride + n] += w[:n] * y
+            wsum[i * stride:i * stride + n] += w[:n]
+        return out / wsum
+
     def encode_latents(self, audio):
         """the encoder's output (B, dimension, T) before quantization"""
         x, batched = self._audio(audio)
@@ -150,6 +212,9 @@ class EnCodec:
         unbatched out). bandwidth in kbps or n_q; default: all codebooks."""
         if bandwidth is not None and n_q is not None:
             raise ValueError("EnCodec.encode: give bandwidth or n_q, not both")
+        if self.normalize or self.segment is not None:
+            raise ValueError("EnCodec.encode: this model codes segments with loudness scales (the 48 kHz "
+                             "release): use encode_frames / decode_frames")
         n = self.n_q_for_bandwidth(bandwidth) if bandwidth is not None else n_q
         x, batched = self._audio(audio)
         codes = self.quantizer.encode(self._enc(x), n_q=n)
@@ -201,9 +266,13 @@ def load(path, sample_rate=None):
         return model
     sd = _state_dict(path)
     if any(k.endswith(".conv.norm.weight") for k in sd):
-        # the package's time_group_norm model is its 48 kHz release, which also normalises
-        # the audio and codes 1 s segments with overlap-add: not done here yet
-        raise NotImplementedError(f"{path}: EnCodec's 48 kHz release (audio normalisation, 1 s segments) is not "
-                                  "supported yet; for a time_group_norm model without them use "
-                                  "slm.codecs.EnCodec(state_dict, sample_rate=..., causal=False)")
+        # the package's time_group_norm model is its 48 kHz release: stereo, non-causal,
+        # loudness normalisation, 1 s segments with 1 % overlap
+        cfg = encodec_config_from_state_dict(sd, causal=False)
+        if cfg.channels != 2:
+            raise NotImplementedError(f"{path}: a time_group_norm EnCodec that is not the stereo 48 kHz release; "
+                                      "build it with slm.codecs.EnCodec(state_dict, sample_rate=..., causal=False, "
+                                      "normalize=..., segment=...)")
+        return EnCodec(sd, sample_rate=48000 if sample_rate is None else sample_rate, config=cfg, normalize=True,
+                       segment=1.0)
     return EnCodec(sd, sample_rate=24000 if sample_rate is None else sample_rate)

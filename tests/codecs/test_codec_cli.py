@@ -79,3 +79,11 @@ def test_cli_with_a_dac_checkpoint(tmp_path, capsys):
     assert slm.audio.info(tmp_path / "o.wav").frames == n
     with pytest.raises(SystemExit, match="--n-q"):
         main(["encode", str(wav), "-o", str(codes_f), "--codec", str(f), "--bandwidth", "6"])
+
+
+def test_cli_refuses_segmented_models(tmp_path):
+    import encodec
+    f = tmp_path / "encodec_48khz.th"
+    torch.save(encodec.EncodecModel.encodec_model_48khz(pretrained=False).state_dict(), f)
+    with pytest.raises(SystemExit, match="segments"):
+        main(["resynth", "--codec", str(f), "-o", str(tmp_path / "r.wav")])

@@ -87,9 +87,9 @@ def test_non_causal_configuration(path):
     assert_close(ours.decode(codes), audio, 1e-6)
 
 
-def test_time_group_norm_configuration(path, tmp_path):
+def test_time_group_norm_configuration(path):
     """non-causal SEANet with GroupNorm(1, C) after every conv (the 48 kHz release's layers),
-    stereo, without the release's audio normalisation and segments"""
+    stereo; then with the release's loudness normalisation and overlapping segments"""
     from encodec import modules as m
     from encodec.quantization import ResidualVectorQuantizer
     kw = dict(channels=2, dimension=32, n_filters=8, ratios=[4, 2, 2], causal=False, norm="time_group_norm")
@@ -119,10 +119,40 @@ def test_time_group_norm_configuration(path, tmp_path):
     codes = ours.encode(x.numpy())
     assert np.array_equal(codes, frames[0][0].numpy())
     assert_close(ours.decode(codes), audio, 1e-6)
+
+    # the 48 kHz release's wrapper: loudness normalisation and overlapping segments
+    ref.normalize, ref.segment = True, 0.05  # 800 samples every 792 at 16 kHz
+    seg = EnCodec(_sd(ref), sample_rate=16000, causal=False, normalize=True, segment=0.05)
+    x2 = torch.cat([_audio(2000), _audio(2000, seed=9)], dim=1)[:, :2] * 3.0
+    with torch.no_grad():
+        frames = ref.encode(x2)
+        audio = ref.decode(frames).numpy()
+    got = seg.encode_frames(x2.numpy())
+    assert len(got) == len(frames) == 3
+    for (c, s), (rc, rs) in zip(got, frames):
+        assert np.array_equal(c, rc.numpy())
+        np.testing.assert_allclose(s, rs.numpy()[:, 0], rtol=1e-6)
+    assert_close(seg.decode_frames(got), audio, 1e-6)
+    with pytest.raises(ValueError, match="encode_frames"):
+        seg.encode(x2.numpy())
+
+
+def test_the_48khz_release_through_slm_load(tmp_path):
     import slm
-    torch.save(ref.state_dict(), tmp_path / "gn.th")
-    with pytest.raises(NotImplementedError, match="48 kHz"):
-        slm.load(tmp_path / "gn.th")
+    ref = encodec.EncodecModel.encodec_model_48khz(pretrained=False)
+    torch.save(ref.state_dict(), tmp_path / "encodec_48khz.th")
+    ours = slm.load(tmp_path / "encodec_48khz.th")
+    assert (ours.sample_rate, ours.channels, ours.normalize, ours.segment, ours.config.causal) == (
+        48000, 2, True, 1.0, False)
+    assert ours.config.norm == "time_group_norm" and ours.frame_rate == 150 and ours.n_q == 16
+    x = torch.cat([_audio(4800, b=1), _audio(4800, b=1, seed=3)], dim=1)  # 0.1 s stereo (auto path)
+    ref.set_target_bandwidth(6.0)
+    with torch.no_grad():
+        frames = ref.encode(x)
+        audio = ref.decode(frames).numpy()
+    got = ours.encode_frames(x.numpy(), bandwidth=6.0)
+    assert np.array_equal(got[0][0], frames[0][0].numpy())
+    assert_close(ours.decode_frames(got), audio, 1e-6)
 
 
 def test_short_and_unbatched_input(path):
