@@ -189,7 +189,7 @@ def run_encoders(threads=None, quick=False, filt=None, json_path=None, out=sys.s
 
 
 def _run_table(title, modules, peer_names, threads=None, quick=False, filt=None, json_path=None, out=sys.stdout,
-               repeats=5):
+               repeats=5, extra=None):
     """workloads of `modules` against their peers at the same thread count: time, rate
     (GFLOP/s and share of peak when a workload counts flops; real-time factor when it
     processes audio), and each peer's time and slm's speed-up"""
@@ -242,9 +242,18 @@ def _run_table(title, modules, peer_names, threads=None, quick=False, filt=None,
         print(f"{w.name:<36} {w.shape:<24} {r.slm_ms:>9.2f} {_fmt(g, '8.1f'):>8} {_fmt(share, '6.0%'):>6} "
               f"{_fmt(rtf, '7.4f'):>7}  {ps}", file=out, flush=True)
         r.fns = {}
+        more = {}
+        if extra:  # per-workload measurements beyond time (peak memory), reported, not fatal
+            try:
+                more = extra(w.name, threads)
+            except Exception as e:
+                print(f"  ({type(e).__name__}: {e})", file=out)
+            if more.get("peak_mb"):
+                print("  peak resident MB of a process that loads the model and runs it once: " +
+                      ", ".join(f"{k} {v:.0f}" for k, v in more["peak_mb"].items()), file=out, flush=True)
         rows.append({"name": w.name, "shape": w.shape, "slm_ms": r.slm_ms, "gflops": g, "share": share, "rtf": rtf,
                      "peers_ms": r.peers_ms, "ratios": {k: r.ratio(k) for k in r.peers_ms},
-                     "cold_ms": r.slm_cold_ms})
+                     "cold_ms": r.slm_cold_ms, **more})
 
     try:
         run_workloads(wl, repeats=3 if quick else repeats, min_time=0.0 if quick else 0.05, progress=show)
@@ -265,8 +274,9 @@ def run_units(threads=None, quick=False, filt=None, json_path=None, out=sys.stdo
 
 def run_codecs(threads=None, quick=False, filt=None, json_path=None, out=sys.stdout):
     """neural codecs against their reference PyTorch packages"""
+    from . import codecs
     return _run_table("codecs", ("codecs",), ("torch", "encodec", "transformers"), threads, quick, filt, json_path,
-                      out)
+                      out, extra=lambda name, th: {"peak_mb": codecs.peak_mb(name, th)})
 
 
 def main(argv=None):

@@ -6,11 +6,14 @@ DacModel (the descript-audio-codec package needs audiotools, which the test set-
 not install; both implement the same network)."""
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
 
 from .harness import Workload
+
+CACHE = os.environ.get("SLM_BENCH_CACHE", os.path.expanduser("~/.cache/slm/bench"))  # as encoders.py
 
 sys.modules.setdefault("torchaudio.lib._torchaudio", None)  # see features.py
 
@@ -91,3 +94,80 @@ def _dac_roundtrip():
 
 def workloads(quick=False):
     return [_roundtrip()] if quick else [_encode(), _decode(), _roundtrip(), _dac_roundtrip()]
+
+
+# ---------------------------------------------------------------- peak memory
+def _cached(name):
+    """the checkpoint a user would load: the encodec package's state dict file for
+    EnCodec 24 kHz, a transformers folder for DAC 44.1 kHz (random weights, built once)"""
+    os.makedirs(CACHE, exist_ok=True)
+    if name == "encodec24":
+        path = os.path.join(CACHE, "encodec24-random.th")
+        if not os.path.exists(path):
+            import torch
+            import encodec
+            torch.manual_seed(0)
+            torch.save(encodec.EncodecModel.encodec_model_24khz(pretrained=False).state_dict(), path)
+        return path
+    path = os.path.join(CACHE, "dac44-random-hf")
+    if not os.path.exists(os.path.join(path, "config.json")):
+        import torch
+        import transformers
+        torch.manual_seed(0)
+        transformers.DacModel(transformers.DacConfig()).save_pretrained(path)
+    return path
+
+
+def _peak_child(name, impl, threads):
+    """in a fresh process: load one implementation of the codec from its cached checkpoint,
+    encode and decode 10 s once, print the process's peak resident memory in MB"""
+    sr = 24000 if name == "encodec24" else 44100
+    x = (np.random.default_rng(0).standard_normal((1, 1, sr * 10)) * 0.1).astype(np.float32)
+    path = _cached(name)
+    if impl == "slm":
+        import slm
+        slm.set_num_threads(threads)
+        model = slm.load(path)
+        model.decode(model.encode(x))
+    else:
+        import torch
+        torch.set_num_threads(threads)
+        xt = torch.from_numpy(x)
+        with torch.no_grad():
+            if name == "encodec24":
+                import encodec
+                model = encodec.EncodecModel.encodec_model_24khz(pretrained=False)
+                model.load_state_dict(torch.load(path))
+                model.set_target_bandwidth(6.0)
+                model.decode(model.encode(xt))
+            else:
+                import transformers
+                model = transformers.DacModel.from_pretrained(path).eval()
+                model.decode(audio_codes=model.encode(xt).audio_codes)
+    with open("/proc/self/status") as f:  # VmHWM: see encoders.py
+        hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    print(hwm / 1024.0)
+
+
+def peak_mb(workload_name, threads):
+    """{"slm": MB, peer: MB} for the encode+decode workloads, else {}"""
+    import subprocess
+    name = "encodec24" if workload_name.startswith("encodec") else "dac44"
+    if "encode+decode" not in workload_name:
+        return {}
+    peer = "encodec" if name == "encodec24" else "transformers"
+    out = {}
+    for impl, label in (("slm", "slm"), ("torch", peer)):
+        r = subprocess.run([sys.executable, "-m", "slm.bench.codecs", "--peak", name, impl, str(threads)],
+                           capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError(f"peak-memory run of {label} failed: {r.stderr[-300:]}")
+        out[label] = float(r.stdout.strip().splitlines()[-1])
+    return out
+
+
+if __name__ == "__main__":  # python -m slm.bench.codecs --peak encodec24|dac44 slm|torch THREADS
+    if len(sys.argv) == 5 and sys.argv[1] == "--peak":
+        _peak_child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    else:
+        sys.exit("usage: python -m slm.bench.codecs --peak encodec24|dac44 slm|torch THREADS")
