@@ -169,10 +169,7 @@ def _codec(args):
     import slm
     from .codecs import DAC, EnCodec
     opts = {"sample_rate": args.sample_rate} if args.sample_rate else {}
-    try:
-        codec = slm.load(args.codec, **opts)
-    except TypeError:  # a family whose loader takes no sample rate (DAC: the checkpoint says)
-        raise SystemExit(f"slm: --sample-rate does not apply to {args.codec}")
+    codec = slm.load(args.codec, **opts)
     if not isinstance(codec, (EnCodec, DAC)):
         raise SystemExit(f"slm: {args.codec} is not a codec checkpoint ({type(codec).__name__})")
     if getattr(codec, "segment", None) is not None or getattr(codec, "normalize", False):

@@ -31,11 +31,10 @@ static void program_free(program *p) {
 
 static void capsule_free(PyObject *cap) { program_free(PyCapsule_GetPointer(cap, "slm.convseq")); }
 
-static const float *hold(program *p, PyObject *o, const char *what, Py_ssize_t i) {
+static const float *hold(program *p, PyObject *o, const char *what) {
     PyArrayObject *a = slm_py_float_array(o, "convseq_program", what, 1, 3); /* Snake's (1, C, 1) too */
     if (!a) return NULL;
     p->held[p->nheld++] = (PyObject *)a;
-    (void)i;
     return (const float *)PyArray_DATA(a);
 }
 
@@ -75,7 +74,7 @@ static PyObject *py_convseq_program(PyObject *self, PyObject *args) {
         slm_cs_layer *ly = p->layers + i;
         *ly = (slm_cs_layer){(slm_cs_op)op, NULL, NULL, cin, cout, k, stride, dil, causal, reflect, param, NULL,
                              nlayers, skip, padl, padr};
-        if ((w != Py_None && !(ly->w = hold(p, w, "w", i))) || (b != Py_None && !(ly->b = hold(p, b, "b", i)))) {
+        if ((w != Py_None && !(ly->w = hold(p, w, "w"))) || (b != Py_None && !(ly->b = hold(p, b, "b")))) {
             program_free(p);
             return NULL;
         }
@@ -89,7 +88,7 @@ static PyObject *py_convseq_program(PyObject *self, PyObject *args) {
             }
             ly->lstm = p->ptrs + used;
             for (Py_ssize_t j = 0; j < PyList_GET_SIZE(lp); j++)
-                if (!(p->ptrs[used++] = hold(p, PyList_GET_ITEM(lp, j), "lstm", i))) {
+                if (!(p->ptrs[used++] = hold(p, PyList_GET_ITEM(lp, j), "lstm"))) {
                     program_free(p);
                     return NULL;
                 }

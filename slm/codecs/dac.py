@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 
+from ._common import audio_batch
 from .rvq import RVQ
 from .seanet import CONVP, CONVTRP, PUSH, ADD, SNAKE, TANH, ConvStack, _conv_w, _layer
 
@@ -164,19 +165,8 @@ class DAC:
                 f"codebook_size={self.codebook_size})")
 
     def _audio(self, audio):
-        x = np.asarray(audio)
-        if x.dtype.kind not in "fiu":
-            raise TypeError(f"DAC: audio must be a real array, got dtype {x.dtype}")
-        batched = x.ndim == 3
-        x = x.reshape((1, 1, -1)) if x.ndim == 1 else (x[None] if x.ndim == 2 else x)
-        if x.ndim != 3 or x.shape[1] != 1:
-            raise ValueError(f"DAC: audio must be (B, 1, L), (1, L) or (L,), got shape {np.shape(audio)}")
-        if x.shape[2] == 0:
-            raise ValueError("DAC: empty audio")
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        if not np.isfinite(x).all():
-            raise ValueError("DAC: audio contains NaN or Inf")
-        pad = -x.shape[2] % self.hop_length
+        x, batched = audio_batch(audio, 1, "DAC")
+        pad = -x.shape[2] % self.hop_length  # DAC's preprocess: right zeros to a hop multiple
         if pad:
             x = np.concatenate([x, np.zeros(x.shape[:2] + (pad,), np.float32)], axis=2)
         return x, batched
@@ -212,14 +202,10 @@ def _checkpoint(path):
 
 def sniff(path):
     """True for a descript-audio-codec checkpoint file or a transformers DacModel folder"""
-    import json
     import os
+    from ..io import folder_model_type
     if os.path.isdir(path):
-        try:
-            with open(os.path.join(path, "config.json")) as f:
-                return json.load(f).get("model_type") == "dac"
-        except (OSError, ValueError):
-            return False
+        return folder_model_type(path) == "dac"
     if not os.path.isfile(path):
         return False
     try:
@@ -228,12 +214,17 @@ def sniff(path):
         return False
 
 
-def load(path):
+def load(path, sample_rate=None):
+    """a DAC from a descript-audio-codec checkpoint or a transformers folder; the rate is
+    the checkpoint's (sample_rate, if given, must agree)"""
     import os
     if os.path.isdir(path):
-        return DAC.from_hf(path)
-    ck = _checkpoint(path)
-    if ck is None:
-        raise ValueError(f"{path}: not a descript-audio-codec checkpoint")
-    kwargs = (ck.get("metadata") or {}).get("kwargs") or {}
-    return DAC(ck["state_dict"], **kwargs)
+        model = DAC.from_hf(path)
+    else:
+        ck = _checkpoint(path)
+        if ck is None:
+            raise ValueError(f"{path}: not a descript-audio-codec checkpoint")
+        model = DAC(ck["state_dict"], **((ck.get("metadata") or {}).get("kwargs") or {}))
+    if sample_rate is not None and int(sample_rate) != model.sample_rate:
+        raise ValueError(f"DAC: {path} is a {model.sample_rate} Hz model, sample_rate={sample_rate} given")
+    return model

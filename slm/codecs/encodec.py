@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 
+from ._common import audio_batch
 from .rvq import RVQ
 from .seanet import KEYS_ENCODEC, KEYS_HF, ConvStack, SEANetConfig, decoder_program, encoder_program
 
@@ -128,23 +129,7 @@ class EnCodec:
         return min(self.n_q, max(1, int(math.floor(float(bandwidth) * 1000 / per))))
 
     def _audio(self, audio):
-        x = np.asarray(audio)
-        if x.dtype.kind not in "fiu":
-            raise TypeError(f"EnCodec: audio must be a real array, got dtype {x.dtype}")
-        batched = x.ndim == 3
-        if x.ndim == 1:
-            x = x[None, None]
-        elif x.ndim == 2:
-            x = x[None]
-        if x.ndim != 3 or x.shape[1] != self.channels:
-            raise ValueError(f"EnCodec: audio must be (B, {self.channels}, L), ({self.channels}, L) or (L,), "
-                             f"got shape {np.shape(audio)}")
-        if x.shape[2] == 0:
-            raise ValueError("EnCodec: empty audio")
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        if not np.isfinite(x).all():
-            raise ValueError("EnCodec: audio contains NaN or Inf")
-        return x, batched
+        return audio_batch(audio, self.channels, "EnCodec")
 
     @property
     def segment_length(self):
@@ -237,14 +222,10 @@ def _state_dict(path):
 def sniff(path):
     """True for a file holding an encodec-package state dict (SEANet + vq.layers codebooks),
     or a folder whose config.json says model_type "encodec" (transformers)"""
-    import json
     import os
+    from ..io import folder_model_type
     if os.path.isdir(path):
-        try:
-            with open(os.path.join(path, "config.json")) as f:
-                return json.load(f).get("model_type") == "encodec"
-        except (OSError, ValueError):
-            return False
+        return folder_model_type(path) == "encodec"
     if not os.path.isfile(path):
         return False
     try:

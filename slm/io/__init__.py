@@ -12,12 +12,12 @@ formats, the unpickler's security model and the errors.
 import os
 
 from ._common import CheckpointError, UnsafePickleError
-from .hf import load_hf_folder
+from .hf import folder_model_type, load_hf_folder
 from .pytorch import is_torch_legacy, is_torch_zip, load_torch
 from .safetensors import SafeOpen, load_safetensors, safe_open, save_safetensors
 
 __all__ = ["load_state_dict", "save_state_dict", "load_safetensors", "save_safetensors",
-           "safe_open", "SafeOpen", "load_torch", "load_hf_folder", "CheckpointError",
+           "safe_open", "SafeOpen", "load_torch", "load_hf_folder", "folder_model_type", "CheckpointError",
            "UnsafePickleError", "checkpoint_kind"]
 
 

@@ -11,7 +11,7 @@ from ._common import CheckpointError
 from .pytorch import load_torch
 from .safetensors import load_safetensors
 
-__all__ = ["load_hf_folder", "WEIGHT_FILES"]
+__all__ = ["load_hf_folder", "folder_model_type", "WEIGHT_FILES"]
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                 "pytorch_model.bin.index.json")
@@ -38,6 +38,20 @@ def _load_one(path, mmap, upcast):
     if path.endswith(".safetensors"):
         return load_safetensors(path, mmap=mmap, upcast=upcast)
     return _state_dict(load_torch(path, mmap=mmap, upcast=upcast), path)
+
+
+def folder_model_type(path):
+    """config.json's model_type of a Hugging Face folder, or None (not a folder, no or
+    unreadable config.json): what the model families' sniff() functions look at."""
+    cfg = os.path.join(os.fspath(path), "config.json")
+    if not os.path.isfile(cfg):
+        return None
+    try:
+        with open(cfg) as f:
+            d = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return d.get("model_type") if isinstance(d, dict) else None
 
 
 def load_hf_folder(path, mmap=True, upcast=True):

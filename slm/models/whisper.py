@@ -13,7 +13,6 @@ the ``.pt`` files whisper downloads) and Hugging Face folders of ``WhisperModel`
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 
@@ -192,14 +191,8 @@ def _is_openai(path):
 def sniff(path):
     """True for an openai-whisper .pt file or a folder whose config.json says whisper"""
     if os.path.isdir(path):
-        cfg = os.path.join(path, "config.json")
-        if not os.path.exists(cfg):
-            return False
-        try:
-            with open(cfg) as f:
-                return json.load(f).get("model_type") == "whisper"
-        except (OSError, ValueError):
-            return False
+        from ..io import folder_model_type
+        return folder_model_type(path) == "whisper"
     return _is_openai(path)
 
 

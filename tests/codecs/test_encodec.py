@@ -19,21 +19,30 @@ def _small_model(true_skip=False, seed=0, causal=True):
     model = encodec.EncodecModel(m.SEANetEncoder(**kw), m.SEANetDecoder(**kw),
                                  ResidualVectorQuantizer(dimension=32, n_q=4, bins=64),
                                  target_bandwidths=[6.0, 12.0, 24.0], sample_rate=16000, channels=1)
+    _randomize(model, seed, gain="weight_g")
+    return model.eval()
+
+
+def _randomize(model, seed, gain, gain_range=(0.75, 1.25), scale=1.0):
+    """every float parameter and buffer of a reference model random, in place: codebooks
+    marked initialised, weight-norm or group-norm gains (names containing `gain`) uniform in
+    gain_range (per-channel norms near 1, as in trained convs), biases N(0, 0.1), the rest
+    N(0, scale). LSTMs keep torch's random init U(-1/sqrt(H), 1/sqrt(H)): with
+    unit-variance weights a 64-unit LSTM is chaotic (torch's own fp32 and fp64 runs part
+    by 0.29 after 23 steps), so any two implementations' rounding grows to O(1)."""
     g = torch.Generator().manual_seed(seed)
+    lo, hi = gain_range
     with torch.no_grad():
         for name, t in list(model.named_parameters()) + list(model.named_buffers()):
-            # LSTMs keep torch's random init U(-1/sqrt(H), 1/sqrt(H)): with unit-variance weights
-            # a 64-unit LSTM is chaotic (torch's own fp32 and fp64 runs part by 0.29 after 23
-            # steps), so any two implementations' rounding grows to O(1)
             if not t.is_floating_point() or ".lstm." in name:
                 continue
             if name.endswith("inited"):
                 t.fill_(1.0)
-            elif "weight_g" in name:  # per-channel norms near 1, as trained convs
-                t.copy_(torch.rand(t.shape, generator=g) * 0.5 + 0.75)
+            elif gain in name:
+                t.copy_(torch.rand(t.shape, generator=g) * (hi - lo) + lo)
             elif t.numel() > 1 or name.endswith("bias"):
-                t.copy_(torch.randn(t.shape, generator=g) * (0.1 if "bias" in name else 1.0))
-    return model.eval()
+                t.copy_(torch.randn(t.shape, generator=g) * (0.1 if name.endswith("bias") else scale))
+    return model
 
 
 def _sd(model):
@@ -96,17 +105,7 @@ def test_time_group_norm_configuration(path):
     ref = encodec.EncodecModel(m.SEANetEncoder(**kw), m.SEANetDecoder(**kw),
                                ResidualVectorQuantizer(dimension=32, n_q=4, bins=64),
                                target_bandwidths=[24.0], sample_rate=16000, channels=2).eval()
-    g = torch.Generator().manual_seed(8)
-    with torch.no_grad():
-        for name, t in list(ref.named_parameters()) + list(ref.named_buffers()):
-            if not t.is_floating_point() or ".lstm." in name:
-                continue
-            if name.endswith("inited"):
-                t.fill_(1.0)
-            elif name.endswith("norm.weight"):
-                t.copy_(torch.rand(t.shape, generator=g) + 0.5)
-            else:
-                t.copy_(torch.randn(t.shape, generator=g) * (0.1 if name.endswith("bias") else 0.3))
+    _randomize(ref, 8, gain="norm.weight", gain_range=(0.5, 1.5), scale=0.3)
     ours = EnCodec(_sd(ref), sample_rate=16000, causal=False)
     assert ours.config.norm == "time_group_norm" and ours.channels == 2
     x = torch.cat([_audio(999), _audio(999, seed=5)], dim=1)[:, :2]  # (2, 2, 999)
@@ -234,17 +233,7 @@ def test_transformers_encodec_folder(path, tmp_path):
                            codebook_size=64, sampling_rate=16000, target_bandwidths=[6.0, 12.0, 24.0])
     torch.manual_seed(0)
     ref = tr.EncodecModel(cfg).eval()
-    g = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for name, t in list(ref.named_parameters()) + list(ref.named_buffers()):
-            if not t.is_floating_point() or ".lstm." in name:
-                continue
-            if name.endswith("inited"):
-                t.fill_(1.0)
-            elif name.endswith("original0"):  # weight-norm magnitudes
-                t.copy_(torch.rand(t.shape, generator=g) * 0.5 + 0.75)
-            elif t.numel() > 1 or name.endswith("bias"):
-                t.copy_(torch.randn(t.shape, generator=g) * (0.1 if name.endswith("bias") else 1.0))
+    _randomize(ref, 1, gain="original0")  # weight norm as parametrizations
     ref.save_pretrained(tmp_path / "hf")
     import slm
     ours = slm.load(tmp_path / "hf")
